@@ -1,0 +1,61 @@
+# The entry points. Every target installs what it needs first (scripts/bootstrap) and reuses its
+# build directory, so a second run only rebuilds what changed.
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+BENCH_BUILD ?= build-bench
+PREFIX     ?= /usr/local
+JOBS       ?= $(shell nproc)
+CTEST_ARGS ?=
+
+.PHONY: all bootstrap build test test-cpp test-bindings test-asan demo bench bench-peers \
+        install clean lint abi-update help
+
+all: build
+
+help:
+	@echo "make demo | test | test-asan | bench | bench-peers | install | abi-update | lint | clean"
+
+bootstrap:
+	@scripts/bootstrap
+
+build: bootstrap
+	@scripts/configure $(BUILD) $(if $(wildcard $(BUILD)/build.ninja),,-DCMAKE_BUILD_TYPE=RelWithDebInfo)
+	@cmake --build $(BUILD) -j $(JOBS)
+
+test: test-cpp test-bindings
+
+test-cpp: build
+	@ctest --test-dir $(BUILD) -j $(JOBS) --output-on-failure $(CTEST_ARGS)
+
+test-bindings: build
+	@scripts/test-bindings $(BUILD)
+
+test-asan: bootstrap
+	@scripts/configure $(ASAN_BUILD) $(if $(wildcard $(ASAN_BUILD)/build.ninja),,-DKARS_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=RelWithDebInfo)
+	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --test-dir $(ASAN_BUILD) -j $(JOBS) --output-on-failure $(CTEST_ARGS)
+
+demo: build
+	@examples/demo/run.sh $(BUILD)
+
+bench: bootstrap
+	@scripts/configure $(BENCH_BUILD) $(if $(wildcard $(BENCH_BUILD)/build.ninja),,-DCMAKE_BUILD_TYPE=Release -DKARS_BUILD_BENCH=ON -DKARS_BUILD_TESTS=OFF)
+	@cmake --build $(BENCH_BUILD) -j $(JOBS)
+	@scripts/run-benches $(BENCH_BUILD)
+
+bench-peers: bench
+	@scripts/run-bench-peers $(BENCH_BUILD)
+
+install: build
+	@cmake --install $(BUILD) --prefix $(PREFIX)
+
+abi-update: build
+	@abidw --no-corpus-path --headers-dir include/kars --out-file abi/libkars.abi $(BUILD)/libkars/libkars.so
+	@echo "abi/libkars.abi re-baselined from $(BUILD)/libkars/libkars.so; commit it with the change that needs it"
+
+lint: build
+	@scripts/lint $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(BENCH_BUILD)
