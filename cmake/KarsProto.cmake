@@ -1,6 +1,8 @@
 # kars_proto_library(NAME name PROTOS a.proto ... [GRPC])
-# Generates C++ from proto/kars/v1/*.proto into a static PIC library. Generated code is not ours:
-# it builds without -Werror.
+# Generates C++ from proto/kars/v1/*.proto into an OBJECT library. Generated code is not ours:
+# it builds without -Werror. A proto library that belongs in libkars must be registered with
+# kars_add_core_part() so its objects land in libkars.so and libkars.a. Never compile one .proto
+# into two shared libraries: both would register it with the one protobuf descriptor pool.
 set(KARS_PROTO_ROOT "${CMAKE_SOURCE_DIR}/proto")
 set(KARS_PROTO_OUT "${CMAKE_BINARY_DIR}/gen")
 function(kars_proto_library)
@@ -24,7 +26,7 @@ function(kars_proto_library)
       COMMENT "protoc ${rel}" VERBATIM)
     list(APPEND srcs ${outs})
   endforeach()
-  add_library(${P_NAME} STATIC ${srcs})
+  add_library(${P_NAME} OBJECT ${srcs})
   target_include_directories(${P_NAME} PUBLIC "${KARS_PROTO_OUT}")
   target_link_libraries(${P_NAME} PUBLIC protobuf::libprotobuf ${P_DEPS})
   if(P_GRPC)
