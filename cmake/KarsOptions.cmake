@@ -15,13 +15,13 @@ set(_kars_known_options
 get_cmake_property(_kars_cache_vars CACHE_VARIABLES)
 foreach(_var IN LISTS _kars_cache_vars)
   if(_var MATCHES "^KARS_" AND NOT _var IN_LIST _kars_known_options)
-    message(FATAL_ERROR "kars: unknown option ${_var}; known options: ${_kars_known_options}")
+    message(FATAL_ERROR "kars: unknown option ${_var} (the known ones are in cmake/KarsOptions.cmake)")
   endif()
 endforeach()
 
 set(_kars_sanitizers "" "address,undefined" "thread")
 if(NOT KARS_SANITIZE IN_LIST _kars_sanitizers)
-  message(FATAL_ERROR "kars: KARS_SANITIZE='${KARS_SANITIZE}' is not one of: 'address,undefined', 'thread' or empty")
+  message(FATAL_ERROR "kars: KARS_SANITIZE=${KARS_SANITIZE} is not supported; use address,undefined or thread")
 endif()
 
 if(NOT CMAKE_BUILD_TYPE AND NOT CMAKE_CONFIGURATION_TYPES)
