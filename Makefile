@@ -3,17 +3,19 @@
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 BENCH_BUILD ?= build-bench
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
 PREFIX     ?= /usr/local
 JOBS       ?= $(shell nproc)
 CTEST_ARGS ?=
 
 .PHONY: all bootstrap build test test-cpp test-bindings test-asan demo bench bench-peers \
-        install clean lint abi-update help
+        install clean lint abi-update fuzz help
 
 all: build
 
 help:
-	@echo "make demo | test | test-asan | bench | bench-peers | install | abi-update | lint | clean"
+	@echo "make demo | test | test-asan | bench | bench-peers | fuzz | install | abi-update | lint | clean"
 
 bootstrap:
 	@scripts/bootstrap
@@ -47,6 +49,11 @@ bench: bootstrap
 bench-peers: bench
 	@scripts/run-bench-peers $(BENCH_BUILD)
 
+fuzz: bootstrap
+	@CC=clang CXX=clang++ scripts/configure $(FUZZ_BUILD) $(if $(wildcard $(FUZZ_BUILD)/build.ninja),,-DKARS_BUILD_FUZZ=ON -DKARS_BUILD_TESTS=OFF -DKARS_BUILD_HOSTS=OFF -DKARS_SANITIZE=address,undefined)
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	@scripts/run-fuzzers $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
 install: build
 	@cmake --install $(BUILD) --prefix $(PREFIX)
 
@@ -58,4 +65,4 @@ lint: build
 	@scripts/lint $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(BENCH_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(BENCH_BUILD) $(FUZZ_BUILD)

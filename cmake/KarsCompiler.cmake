@@ -28,3 +28,7 @@ function(kars_export_only target version_script)
     "-Wl,--version-script=${version_script}" "-Wl,--exclude-libs,ALL" "-Wl,--no-undefined")
   set_property(TARGET ${target} APPEND PROPERTY LINK_DEPENDS "${version_script}")
 endfunction()
+
+if(KARS_BUILD_FUZZ AND NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+  message(FATAL_ERROR "kars: KARS_BUILD_FUZZ needs clang (libFuzzer); use 'make fuzz', which configures build-fuzz with clang")
+endif()
