@@ -221,12 +221,12 @@ class Verification {
       return Tampered(i, absl::StrCat("record ", i, ": changed bytes: not an AuditRecord"));
     }
     if (parsed->sequence() > i) {
-      return Tampered(i, absl::StrCat("record ", i, " is missing: found record ",
-                                      parsed->sequence(), " in its place (records removed)"));
+      return Tampered(i, absl::StrCat("position ", i, " holds record ", parsed->sequence(),
+                                      ": record ", i, " was removed or records reordered"));
     }
     if (parsed->sequence() < i) {
       return Tampered(i, absl::StrCat("position ", i, " holds record ", parsed->sequence(),
-                                      ": records reordered or inserted"));
+                                      " again: a record was inserted or records reordered"));
     }
     if (i < indexed_) {
       Hash indexed_leaf;
