@@ -39,7 +39,8 @@ typedef enum kars_audit_durability {
 typedef struct kars_audit_options kars_audit_options;
 
 /* Creates options with the defaults: batch durability, a checkpoint every 1000 records or
- * 1000 ms, no signing key (no checkpoints), origin chosen at creation, records up to 1 MiB,
+ * 1000 ms, no signing key (no checkpoints), origin = the signing key's name (or a random name
+ * without a key) at creation, records up to 1 MiB,
  * 64 MiB segments, writable, directory created when missing. Free with kars_audit_options_free.
  * Errors: KARS_E_NO_MEMORY. */
 KARS_API kars_status kars_audit_options_new(kars_audit_options **out, kars_error **err);

@@ -37,6 +37,12 @@ absl::StatusOr<uint32_t> ParseHex8(absl::string_view text) {
   return v;
 }
 
+// Every key parsing error names which key was malformed.
+absl::Status Prefixed(absl::string_view what, const absl::Status& s) {
+  if (absl::StartsWith(s.message(), what)) return s;
+  return absl::InvalidArgumentError(absl::StrCat(what, ": ", s.message()));
+}
+
 std::shared_ptr<EVP_PKEY> Own(EVP_PKEY* k) { return std::shared_ptr<EVP_PKEY>(k, EVP_PKEY_free); }
 
 // Splits "<name>+<hash>+<base64(alg || key)>" and checks the algorithm byte and hash.
@@ -113,7 +119,7 @@ absl::StatusOr<Verifier> Verifier::FromText(absl::string_view vkey) {
     return absl::InvalidArgumentError("public key: this is a private key; pass the .pub file");
   }
   absl::StatusOr<KeyParts> parts = SplitKey(vkey, "public key");
-  if (!parts.ok()) return parts.status();
+  if (!parts.ok()) return Prefixed("public key", parts.status());
   absl::StatusOr<Verifier> v = FromRaw(parts->name, parts->key);
   if (!v.ok()) return v.status();
   if (v->key_hash_ != parts->hash) {
@@ -169,7 +175,7 @@ absl::StatusOr<Signer> Signer::FromText(absl::string_view skey) {
     return absl::InvalidArgumentError("private key: does not start with PRIVATE+KEY+");
   }
   absl::StatusOr<KeyParts> parts = SplitKey(skey, "private key");
-  if (!parts.ok()) return parts.status();
+  if (!parts.ok()) return Prefixed("private key", parts.status());
   EVP_PKEY* k = EVP_PKEY_new_raw_private_key(
       EVP_PKEY_ED25519, nullptr, reinterpret_cast<const unsigned char*>(parts->key.data()),
       parts->key.size());

@@ -50,7 +50,8 @@ struct LogOptions {
   uint64_t checkpoint_every_records = 1000;  // 0: not by count
   absl::Duration checkpoint_every = absl::Seconds(1);  // zero: not by time
   std::optional<Signer> signer;  // without it the log emits no checkpoints
-  std::string origin;            // for a new log; must match an existing one when set
+  std::string origin;  // for a new log (default: the signer's key name, else a random name);
+                       // must match an existing log's when set
   size_t max_record_size = 1 << 20;
   uint64_t segment_size = 64ull << 20;
   bool read_only = false;        // no recovery, no writer, no lock

@@ -124,7 +124,10 @@ absl::StatusOr<std::unique_ptr<Log>> Log::Open(const std::string& dir, LogOption
 }
 
 absl::Status Log::Initialize() {
-  origin_ = options_.origin.empty() ? DefaultOrigin() : options_.origin;
+  // A checkpoint's origin conventionally names the log's key, so that is the default.
+  origin_ = !options_.origin.empty() ? options_.origin
+            : options_.signer.has_value() ? options_.signer->name()
+                                          : DefaultOrigin();
   report_.created = true;
   report_.notes = "created a new log";
   SegmentHeader header;
