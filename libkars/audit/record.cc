@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "google/protobuf/wire_format_lite.h"
 
 namespace kars::audit {
 
@@ -36,6 +37,29 @@ absl::StatusOr<v1::AuditRecord> DecodeRecord(absl::string_view bytes) {
     return absl::InvalidArgumentError("audit record: not a valid kars.v1.AuditRecord");
   }
   return rec;
+}
+
+absl::StatusOr<uint64_t> DecodeSequence(absl::string_view bytes) {
+  using google::protobuf::internal::WireFormatLite;
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                            static_cast<int>(bytes.size()));
+  uint64_t sequence = 0;
+  for (;;) {
+    const uint32_t tag = in.ReadTag();
+    if (tag == 0) break;
+    if (tag == WireFormatLite::MakeTag(v1::AuditRecord::kSequenceFieldNumber,
+                                       WireFormatLite::WIRETYPE_VARINT)) {
+      if (!in.ReadVarint64(&sequence)) break;
+      continue;
+    }
+    if (!WireFormatLite::SkipField(&in, tag)) {
+      return absl::InvalidArgumentError("audit record: malformed protobuf wire data");
+    }
+  }
+  if (!in.ConsumedEntireMessage() || in.CurrentPosition() != static_cast<int>(bytes.size())) {
+    return absl::InvalidArgumentError("audit record: malformed protobuf wire data");
+  }
+  return sequence;
 }
 
 int64_t NowMicros() {
