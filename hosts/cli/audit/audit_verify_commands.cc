@@ -1,0 +1,107 @@
+// `kars audit` commands that verify: a whole log directory, or proofs with only a public key.
+#include <cstdio>
+#include <string>
+
+#include "hosts/cli/audit/args.h"
+#include "hosts/cli/audit/commands.h"
+#include "hosts/cli/io.h"
+#include "hosts/cli/registry.h"
+#include "kars/audit.h"
+
+namespace kars::cli::audit {
+namespace {
+
+const uint8_t* U8(const std::string& s) { return reinterpret_cast<const uint8_t*>(s.data()); }
+
+}  // namespace
+
+int Verify(int argc, char** argv) {
+  auto args = ParseArgs(argc, argv, 2, {"--key"}, {});
+  if (!args || args->positional.size() != 1 || !args->Value("--key")) {
+    std::fprintf(stderr, "usage: kars audit verify DIR --key PUB\n");
+    return kExitUsage;
+  }
+  std::optional<std::string> key = ReadFile(*args->Value("--key"));
+  if (!key) return kExitUsage;
+  kars_buf report{nullptr, 0};
+  uint64_t first_bad = UINT64_MAX;
+  kars_error* err = nullptr;
+  kars_status s = kars_audit_verify_dir(&report, &first_bad, args->positional[0].c_str(),
+                                        key->data(), key->size(), &err);
+  const bool reported = report.data != nullptr;
+  if (reported) {
+    std::fprintf(s == KARS_OK ? stdout : stderr, "%s\n", reinterpret_cast<char*>(report.data));
+  }
+  kars_buf_dispose(&report);
+  if (s == KARS_OK) return kExitOk;
+  if (!reported && err != nullptr) {
+    PrintError("verify", err);
+  } else {
+    kars_error_free(err);
+  }
+  // Not a log, or a malformed key: the caller's mistake, not evidence of tampering.
+  return ExitFor(s, false);
+}
+
+int VerifyProof(int argc, char** argv) {
+  auto args = ParseArgs(argc, argv, 2, {"--key"}, {});
+  if (!args || args->positional.size() != 3 || !args->Value("--key")) {
+    std::fprintf(stderr, "usage: kars audit verify-proof --key PUB CHECKPOINT PROOF RECORD\n");
+    return kExitUsage;
+  }
+  auto key = ReadFile(*args->Value("--key"));
+  auto checkpoint = ReadFile(args->positional[0]);
+  auto proof = ReadFile(args->positional[1]);
+  auto record = ReadFile(args->positional[2]);
+  if (!key || !checkpoint || !proof || !record) return kExitUsage;
+  uint64_t size = 0;
+  kars_error* err = nullptr;
+  kars_status s = kars_audit_checkpoint_verify(&size, key->data(), key->size(), U8(*checkpoint),
+                                               checkpoint->size(), &err);
+  // A malformed key file is a usage error; a malformed checkpoint is invalid evidence.
+  if (s == KARS_E_INVALID_ARGUMENT && err != nullptr &&
+      std::string(kars_error_message(err)).rfind("public key", 0) == 0) {
+    PrintError(args->Value("--key")->c_str(), err);
+    return kExitUsage;
+  }
+  if (s != KARS_OK) {
+    PrintError("checkpoint", err);
+    return ExitFor(s, true);
+  }
+  s = kars_audit_inclusion_verify(key->data(), key->size(), U8(*checkpoint), checkpoint->size(),
+                                  U8(*proof), proof->size(), U8(*record), record->size(), &err);
+  if (s != KARS_OK) {
+    PrintError("verify-proof", err);
+    return ExitFor(s, true);
+  }
+  std::printf("valid: the record is in the log under the signed checkpoint of size %llu\n",
+              static_cast<unsigned long long>(size));
+  return kExitOk;
+}
+
+int VerifyConsistency(int argc, char** argv) {
+  auto args = ParseArgs(argc, argv, 2, {"--key"}, {});
+  if (!args || args->positional.size() != 3 || !args->Value("--key")) {
+    std::fprintf(stderr,
+                 "usage: kars audit verify-consistency --key PUB OLD_CHECKPOINT NEW_CHECKPOINT "
+                 "PROOF\n");
+    return kExitUsage;
+  }
+  auto key = ReadFile(*args->Value("--key"));
+  auto old_cp = ReadFile(args->positional[0]);
+  auto new_cp = ReadFile(args->positional[1]);
+  auto proof = ReadFile(args->positional[2]);
+  if (!key || !old_cp || !new_cp || !proof) return kExitUsage;
+  kars_error* err = nullptr;
+  kars_status s = kars_audit_consistency_verify(key->data(), key->size(), U8(*old_cp),
+                                                old_cp->size(), U8(*new_cp), new_cp->size(),
+                                                U8(*proof), proof->size(), &err);
+  if (s != KARS_OK) {
+    PrintError("verify-consistency", err);
+    return ExitFor(s, true);
+  }
+  std::printf("valid: the newer checkpoint extends the older one\n");
+  return kExitOk;
+}
+
+}  // namespace kars::cli::audit

@@ -1,0 +1,193 @@
+// An audit log in a directory: records in segment files, their leaf hashes and offsets in an
+// index file, signed checkpoints in a checkpoint file, and the whole Merkle tree in memory.
+//
+// Directory layout:
+//   KARS-AUDIT-LOG              marker: format version and the log's origin (checkpoint line 1)
+//   segment-<first index>.kseg  records (segment.h)
+//   leaves.kidx                 40 bytes per record: leaf hash, offset in its segment. A cache of
+//                               the segments: rebuilt from them where it lags after a crash
+//   checkpoints.knotes          every signed checkpoint note, framed like records
+//   LOCK                        flock()ed by the one writable opener
+//
+// Appends go through group commit: appenders queue their record and wait; one writer thread
+// writes whole batches and syncs them per the durability mode, then wakes the waiters. An append
+// returns only once its record meets the durability mode; nothing else is acknowledged.
+//
+// Thread-safe: every method may be called from any thread.
+#ifndef KARS_AUDIT_LOG_H_
+#define KARS_AUDIT_LOG_H_
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "kars/v1/audit.pb.h"
+#include "libkars/audit/keys.h"
+#include "libkars/audit/posix_file.h"
+#include "libkars/audit/proof_text.h"
+#include "libkars/audit/tree.h"
+
+namespace kars::audit {
+
+enum class Durability {
+  kEachAppend,  // fdatasync after every record, before acknowledging it
+  kBatch,       // one fdatasync per group-commit batch, before acknowledging its records
+  kInterval,    // acknowledge once written to the OS; fdatasync every sync_interval. Survives a
+                // process crash; power loss may lose the last interval
+};
+
+struct LogOptions {
+  Durability durability = Durability::kBatch;
+  absl::Duration sync_interval = absl::Milliseconds(10);
+  uint64_t checkpoint_every_records = 1000;  // 0: not by count
+  absl::Duration checkpoint_every = absl::Seconds(1);  // zero: not by time
+  std::optional<Signer> signer;  // without it the log emits no checkpoints
+  std::string origin;  // for a new log (default: the signer's key name, else a random name);
+                       // must match an existing log's when set
+  size_t max_record_size = 1 << 20;
+  uint64_t segment_size = 64ull << 20;
+  bool read_only = false;        // no recovery, no writer, no lock
+  bool create_if_missing = true;
+};
+
+// What opening found and did.
+struct OpenReport {
+  bool created = false;
+  uint64_t truncated_bytes = 0;     // torn tail removed from the last segment
+  uint64_t reindexed_records = 0;   // records found in segments beyond the index
+  uint64_t dropped_index_entries = 0;
+  std::string notes;                // human-readable summary of the above
+};
+
+struct StoredCheckpoint {
+  uint64_t size = 0;
+  std::string note;
+};
+
+class Log {
+ public:
+  // Errors: NOT_FOUND (no directory and not creating), INVALID_ARGUMENT (not a log, origin
+  // mismatch), PRECONDITION (open for writing elsewhere), TAMPERED (damage that is not a torn
+  // tail: the log refuses to open rather than repair it), DENIED (checkpoints signed by another
+  // key), IO.
+  static absl::StatusOr<std::unique_ptr<Log>> Open(const std::string& dir, LogOptions options);
+  ~Log();
+  Log(const Log&) = delete;
+  Log& operator=(const Log&) = delete;
+
+  // Drains queued appends, writes a final checkpoint when the tree grew, stops the writer.
+  // Idempotent; later appends fail with PRECONDITION.
+  absl::Status Close();
+
+  // Appends and waits for durability; returns the record's index. EXHAUSTED when the record
+  // exceeds max_record_size, PRECONDITION when read-only or closed, IO (and every later append
+  // fails too) when storage failed.
+  absl::StatusOr<uint64_t> Append(const v1::AuditRecord& record);
+  // The same from serialised kars.v1.AuditRecord bytes.
+  absl::StatusOr<uint64_t> AppendEncoded(absl::string_view record_bytes);
+
+  // Acknowledged records.
+  uint64_t Size() const;
+  const std::string& origin() const { return origin_; }
+  const OpenReport& open_report() const { return report_; }
+
+  // The newest signed checkpoint; NOT_FOUND when none exists yet.
+  absl::StatusOr<StoredCheckpoint> LatestCheckpoint() const;
+  // The stored checkpoint for exactly `size`; NOT_FOUND when none was signed at that size.
+  absl::StatusOr<StoredCheckpoint> CheckpointAt(uint64_t size) const;
+  std::vector<StoredCheckpoint> Checkpoints() const;
+  // Signs a checkpoint for the current size now (returns the latest if the size did not change).
+  // PRECONDITION without a signing key.
+  absl::StatusOr<StoredCheckpoint> CheckpointNow();
+
+  absl::StatusOr<Hash> Root(uint64_t size) const;
+  absl::StatusOr<InclusionProof> Inclusion(uint64_t index, uint64_t size) const;
+  absl::StatusOr<ConsistencyProof> Consistency(uint64_t old_size, uint64_t new_size) const;
+  // The stored bytes of record `index`; TAMPERED when they no longer match their leaf hash.
+  absl::StatusOr<std::string> Read(uint64_t index) const;
+
+ private:
+  struct Segment {
+    uint64_t first_index = 0;
+    std::string path;
+    Fd fd;
+  };
+  struct Pending {
+    std::string bytes;
+    Hash leaf;
+  };
+
+  explicit Log(std::string dir, LogOptions options);
+  absl::Status OpenExisting();  // log_open.cc
+  absl::Status Initialize();    // log_open.cc
+  absl::Status Recover(uint64_t indexed);  // log_open.cc
+  absl::Status LoadCheckpoints();  // log_open.cc
+
+  void WriterLoop();
+  absl::Status WriteBatch(std::vector<Pending>& batch);
+  absl::Status FlushFrames(std::string& frames, std::string& entries,
+                           std::vector<std::pair<Hash, uint64_t>>& leaves);
+  absl::Duration WriterTimeout();
+  void WriterTimers();
+  absl::Status Rotate(uint64_t first_index);
+  absl::Status EmitCheckpoint(uint64_t size);
+  const Segment& SegmentFor(uint64_t index) const ABSL_SHARED_LOCKS_REQUIRED(tree_mu_);
+
+  const std::string dir_;
+  const LogOptions options_;
+  std::string origin_;
+  OpenReport report_;
+  Fd lock_fd_;
+  Fd index_fd_;
+  Fd checkpoints_fd_;
+
+  // Appenders and the writer meet here.
+  mutable absl::Mutex mu_;
+  absl::CondVar work_cv_;    // writer waits for pending records
+  absl::CondVar durable_cv_; // appenders wait for their index to become durable
+  std::deque<Pending> pending_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_index_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t durable_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Status failure_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+
+  // The tree, record offsets and segments: extended by the writer, read by proofs and reads.
+  mutable absl::Mutex tree_mu_;
+  HashTree tree_ ABSL_GUARDED_BY(tree_mu_);
+  std::vector<uint64_t> offsets_ ABSL_GUARDED_BY(tree_mu_);
+  std::vector<Segment> segments_ ABSL_GUARDED_BY(tree_mu_);
+
+  // Writer-thread state.
+  uint64_t segment_bytes_ = 0;  // size of the last segment
+  uint64_t segment_header_bytes_ = 0;
+  uint64_t index_bytes_ = 0;
+  absl::Time last_sync_ = absl::InfinitePast();
+  bool unsynced_ = false;
+
+  mutable absl::Mutex cp_mu_;
+  std::vector<StoredCheckpoint> checkpoints_ ABSL_GUARDED_BY(cp_mu_);
+  absl::Time last_checkpoint_time_ ABSL_GUARDED_BY(cp_mu_) = absl::Now();
+
+  std::thread writer_;
+};
+
+// The compact-range hashes of the first `size` leaves of `src` (what a segment header stores).
+std::vector<Hash> FrontierOf(const NodeSource& src, uint64_t size);
+
+inline constexpr char kMarkerFile[] = "KARS-AUDIT-LOG";
+inline constexpr char kIndexFile[] = "leaves.kidx";
+inline constexpr char kCheckpointsFile[] = "checkpoints.knotes";
+inline constexpr char kLockFile[] = "LOCK";
+
+}  // namespace kars::audit
+
+#endif  // KARS_AUDIT_LOG_H_

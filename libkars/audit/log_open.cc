@@ -1,0 +1,430 @@
+// Opening a log: creating a new one, or loading an existing one and recovering from a crash.
+// Recovery only ever removes a torn tail; any other damage makes Open fail with TAMPERED.
+#include <fcntl.h>
+#include <openssl/rand.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "absl/strings/str_split.h"
+#include "libkars/audit/checkpoint.h"
+#include "libkars/audit/log.h"
+#include "libkars/audit/note.h"
+#include "libkars/audit/record.h"
+#include "libkars/audit/segment.h"
+#include "libkars/base/status.h"
+
+namespace kars::audit {
+namespace {
+
+constexpr absl::string_view kMarkerHeader = "kars-audit-log v1\n";
+
+std::string MarkerText(absl::string_view origin) {
+  return absl::StrCat(kMarkerHeader, "origin ", origin, "\n");
+}
+
+absl::StatusOr<std::string> ParseMarker(absl::string_view text, const std::string& path) {
+  if (!absl::ConsumePrefix(&text, kMarkerHeader) || !absl::ConsumePrefix(&text, "origin ") ||
+      !absl::ConsumeSuffix(&text, "\n") || text.empty() || absl::StrContains(text, "\n")) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": not a kars audit log marker"));
+  }
+  return std::string(text.data(), text.size());
+}
+
+absl::Status CheckOrigin(absl::string_view origin) {
+  if (origin.empty() || origin.size() > 255) {
+    return absl::InvalidArgumentError("origin must be 1 to 255 bytes");
+  }
+  for (char c : origin) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      return absl::InvalidArgumentError("origin must not contain control characters");
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::string DefaultOrigin() {
+  unsigned char id[8];
+  if (RAND_bytes(id, sizeof id) != 1) throw std::bad_alloc();
+  std::string hex;
+  for (unsigned char b : id) absl::StrAppend(&hex, absl::Hex(b, absl::kZeroPad2));
+  return absl::StrCat("kars.local/audit/", hex);
+}
+
+}  // namespace
+
+std::vector<Hash> FrontierOf(const NodeSource& src, uint64_t size) {
+  std::vector<Hash> out;
+  uint64_t start = 0;
+  for (int level = 63; level >= 0; --level) {
+    const uint64_t width = uint64_t{1} << level;
+    if ((size & width) != 0) {
+      out.push_back(src.Node(level, start >> level));
+      start += width;
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<std::unique_ptr<Log>> Log::Open(const std::string& dir, LogOptions options) {
+  if (options.max_record_size == 0 || options.max_record_size > kMaxFrameRecord) {
+    return absl::InvalidArgumentError("max record size must be between 1 byte and 256 MiB");
+  }
+  if (options.segment_size < 4096) {
+    return absl::InvalidArgumentError("segment size must be at least 4096 bytes");
+  }
+  if (!options.origin.empty()) {
+    if (absl::Status s = CheckOrigin(options.origin); !s.ok()) return s;
+  }
+  std::unique_ptr<Log> log(new Log(dir, std::move(options)));
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0) {
+    if (errno != ENOENT) return ErrnoError(absl::StrCat("stat ", dir), errno);
+    if (log->options_.read_only || !log->options_.create_if_missing) {
+      return absl::NotFoundError(absl::StrCat(dir, ": no such audit log directory"));
+    }
+    if (::mkdir(dir.c_str(), 0750) != 0 && errno != EEXIST) {
+      return ErrnoError(absl::StrCat("create ", dir), errno);
+    }
+  } else if (!S_ISDIR(st.st_mode)) {
+    return absl::InvalidArgumentError(absl::StrCat(dir, ": not a directory"));
+  }
+  absl::StatusOr<std::vector<std::string>> names = ListDir(dir);
+  if (!names.ok()) return names.status();
+  const bool has_marker =
+      std::find(names->begin(), names->end(), kMarkerFile) != names->end();
+  if (!has_marker) {
+    if (!names->empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(dir, ": not an audit log (no ", kMarkerFile, " file, directory not empty)"));
+    }
+    if (log->options_.read_only || !log->options_.create_if_missing) {
+      return absl::NotFoundError(absl::StrCat(dir, ": empty directory, no audit log"));
+    }
+  }
+  if (!log->options_.read_only) {
+    absl::StatusOr<Fd> lock = OpenFile(absl::StrCat(dir, "/", kLockFile), O_RDWR | O_CREAT, 0640);
+    if (!lock.ok()) return lock.status();
+    if (::flock(lock->get(), LOCK_EX | LOCK_NB) != 0) {
+      return MakeStatus(KARS_E_PRECONDITION,
+                        absl::StrCat(dir, ": the log is open for writing by another process"));
+    }
+    log->lock_fd_ = *std::move(lock);
+  }
+  absl::Status s = has_marker ? log->OpenExisting() : log->Initialize();
+  if (!s.ok()) return s;
+  if (!log->options_.read_only) log->writer_ = std::thread([l = log.get()] { l->WriterLoop(); });
+  return log;
+}
+
+absl::Status Log::Initialize() {
+  // A checkpoint's origin conventionally names the log's key, so that is the default.
+  origin_ = !options_.origin.empty() ? options_.origin
+            : options_.signer.has_value() ? options_.signer->name()
+                                          : DefaultOrigin();
+  report_.created = true;
+  report_.notes = "created a new log";
+  SegmentHeader header;
+  const std::string seg_path = absl::StrCat(dir_, "/", SegmentFileName(0));
+  absl::StatusOr<Fd> seg = OpenFile(seg_path, O_RDWR | O_CREAT | O_EXCL, 0640);
+  if (!seg.ok()) return seg.status();
+  const std::string h = EncodeSegmentHeader(header);
+  if (absl::Status s = WriteAll(seg->get(), h, seg_path); !s.ok()) return s;
+  if (absl::Status s = DataSync(seg->get(), seg_path); !s.ok()) return s;
+  segment_bytes_ = h.size();
+  segment_header_bytes_ = h.size();
+  for (const char* name : {kIndexFile, kCheckpointsFile}) {
+    const std::string path = absl::StrCat(dir_, "/", name);
+    absl::StatusOr<Fd> fd = OpenFile(path, O_RDWR | O_CREAT | O_TRUNC, 0640);
+    if (!fd.ok()) return fd.status();
+    (name == kIndexFile ? index_fd_ : checkpoints_fd_) = *std::move(fd);
+  }
+  {
+    absl::MutexLock l(&tree_mu_);
+    segments_.push_back(Segment{0, seg_path, *std::move(seg)});
+  }
+  // The marker goes last: a directory without it was never a complete log.
+  return WriteFileAtomic(dir_, kMarkerFile, MarkerText(origin_), 0640);
+}
+
+absl::Status Log::OpenExisting() {
+  const std::string marker_path = absl::StrCat(dir_, "/", kMarkerFile);
+  absl::StatusOr<std::string> marker = ReadWholeFile(marker_path);
+  if (!marker.ok()) return marker.status();
+  absl::StatusOr<std::string> origin = ParseMarker(*marker, marker_path);
+  if (!origin.ok()) return origin.status();
+  origin_ = *std::move(origin);
+  if (!options_.origin.empty() && options_.origin != origin_) {
+    return absl::InvalidArgumentError(absl::StrCat("origin mismatch: the log at ", dir_, " is '",
+                                                   origin_, "', not '", options_.origin, "'"));
+  }
+  const int rw = options_.read_only ? O_RDONLY : O_RDWR;
+
+  // Segments, in index order, each header checked.
+  absl::StatusOr<std::vector<std::string>> names = ListDir(dir_);
+  if (!names.ok()) return names.status();
+  std::vector<std::pair<uint64_t, std::string>> found;
+  for (const std::string& n : *names) {
+    uint64_t first;
+    if (ParseSegmentFileName(n, &first)) found.emplace_back(first, absl::StrCat(dir_, "/", n));
+  }
+  std::sort(found.begin(), found.end());
+  if (found.empty()) return TamperedError(absl::StrCat(dir_, ": the log has no segment files"));
+  if (found[0].first != 0) {
+    return TamperedError(absl::StrCat(dir_, ": the first segment starts at index ", found[0].first,
+                                      ", not 0: segments were removed"));
+  }
+  std::vector<Segment> segments;
+  std::vector<size_t> header_sizes;
+  for (auto& [first, path] : found) {
+    absl::StatusOr<Fd> fd = OpenFile(path, rw);
+    if (!fd.ok()) return fd.status();
+    absl::StatusOr<uint64_t> size = FileSize(fd->get(), path);
+    if (!size.ok()) return size.status();
+    std::string head(std::min<uint64_t>(*size, 20 + 64 * kHashSize + 8), '\0');
+    if (absl::Status s = PreadAll(fd->get(), head.data(), head.size(), 0, path); !s.ok()) return s;
+    size_t header_size = 0;
+    absl::StatusOr<SegmentHeader> h = DecodeSegmentHeader(head, &header_size);
+    if (!h.ok()) return TamperedError(absl::StrCat(path, ": ", h.status().message()));
+    if (h->first_index != first) {
+      return TamperedError(absl::StrCat(path, ": header says first index ", h->first_index));
+    }
+    header_sizes.push_back(header_size);
+    segments.push_back(Segment{first, path, *std::move(fd)});
+  }
+
+  // The index: leaf hashes and offsets, checked for order against the segments.
+  const std::string index_path = absl::StrCat(dir_, "/", kIndexFile);
+  absl::StatusOr<Fd> index_fd = OpenFile(index_path, rw);
+  if (!index_fd.ok()) return index_fd.status();
+  absl::StatusOr<std::string> index = ReadWholeFile(index_path);
+  if (!index.ok()) return index.status();
+  uint64_t indexed = index->size() / kIndexEntryBytes;
+  {
+    absl::MutexLock l(&tree_mu_);
+    tree_.Reserve(indexed);
+    offsets_.reserve(indexed);
+    size_t seg = 0;
+    uint64_t prev_offset = 0;
+    for (uint64_t i = 0; i < indexed; ++i) {
+      Hash leaf;
+      uint64_t offset;
+      DecodeIndexEntry(index->data() + i * kIndexEntryBytes, &leaf, &offset);
+      while (seg + 1 < segments.size() && segments[seg + 1].first_index <= i) ++seg;
+      const bool first_in_segment = i == segments[seg].first_index;
+      if (offset < header_sizes[seg] || (!first_in_segment && offset <= prev_offset)) {
+        return TamperedError(absl::StrCat(index_path, ": entry ", i, " is out of order"));
+      }
+      prev_offset = offset;
+      tree_.AppendLeafHash(leaf);
+      offsets_.push_back(offset);
+    }
+    segments_ = std::move(segments);
+  }
+  index_fd_ = *std::move(index_fd);
+  if (absl::Status s = Recover(indexed); !s.ok()) return s;
+  return LoadCheckpoints();
+}
+
+// Brings index and segments into agreement: drops index entries whose frames are not (or no
+// longer) in the segments, indexes complete frames beyond the index, and cuts a torn tail.
+absl::Status Log::Recover(uint64_t indexed) {
+  absl::MutexLock l(&tree_mu_);
+  const std::string index_path = absl::StrCat(dir_, "/", kIndexFile);
+  // Index entries ahead of the data: only possible after power loss in interval mode, or when
+  // records were removed; the checkpoint check in LoadCheckpoints tells the two apart.
+  uint64_t keep = indexed;
+  while (keep > 0) {
+    const Segment& seg = SegmentFor(keep - 1);
+    char head[kFrameHeaderSize];
+    absl::StatusOr<uint64_t> size = FileSize(seg.fd.get(), seg.path);
+    if (!size.ok()) return size.status();
+    const uint64_t off = offsets_[keep - 1];
+    bool valid = off + kFrameHeaderSize <= *size;
+    if (valid) {
+      if (absl::Status s = PreadAll(seg.fd.get(), head, sizeof head, off, seg.path); !s.ok()) {
+        return s;
+      }
+      const uint32_t len = FrameRecordLength(head);
+      valid = off + FrameSize(len) <= *size &&
+              std::memcmp(head + 4, tree_.leaf_hash(keep - 1).data(), 4) == 0;
+    }
+    if (valid) break;
+    --keep;
+  }
+  if (!options_.read_only &&
+      ::ftruncate(index_fd_.get(), static_cast<off_t>(keep * kIndexEntryBytes)) != 0) {
+    return ErrnoError(absl::StrCat("truncate ", index_path), errno);
+  }
+  if (keep < indexed) {
+    report_.dropped_index_entries = indexed - keep;
+    HashTree rebuilt;
+    rebuilt.Reserve(keep);
+    for (uint64_t i = 0; i < keep; ++i) rebuilt.AppendLeafHash(tree_.leaf_hash(i));
+    tree_ = std::move(rebuilt);
+    offsets_.resize(keep);
+  }
+  if (options_.read_only) return absl::OkStatus();
+
+  // Scan from just after the last indexed frame to the end of the last segment.
+  size_t seg_i = 0;
+  uint64_t pos = 0;
+  if (keep > 0) {
+    while (seg_i + 1 < segments_.size() && segments_[seg_i + 1].first_index <= keep - 1) ++seg_i;
+    char head[kFrameHeaderSize];
+    const Segment& seg = segments_[seg_i];
+    if (absl::Status s = PreadAll(seg.fd.get(), head, sizeof head, offsets_[keep - 1], seg.path);
+        !s.ok()) {
+      return s;
+    }
+    pos = offsets_[keep - 1] + FrameSize(FrameRecordLength(head));
+  }
+  std::string new_entries;
+  for (; seg_i < segments_.size(); ++seg_i) {
+    Segment& seg = segments_[seg_i];
+    absl::StatusOr<Mapping> map = Mapping::Open(seg.path);
+    if (!map.ok()) return map.status();
+    size_t header_size = 0;
+    absl::StatusOr<SegmentHeader> header = DecodeSegmentHeader(map->bytes(), &header_size);
+    if (!header.ok()) return TamperedError(absl::StrCat(seg.path, ": ", header.status().message()));
+    if (pos == 0) pos = header_size;
+    absl::Status bad;
+    ScanResult r = ScanFrames(map->bytes(), pos, [&](size_t off, absl::string_view rec,
+                                                      const Hash& leaf) {
+      const uint64_t index = tree_.size();
+      absl::StatusOr<v1::AuditRecord> parsed = DecodeRecord(rec);
+      if (!parsed.ok() || parsed->sequence() != index) {
+        bad = TamperedError(absl::StrCat(seg.path, ": record at offset ", off,
+                                         " is not record ", index));
+        return false;
+      }
+      tree_.AppendLeafHash(leaf);
+      offsets_.push_back(off);
+      AppendIndexEntry(&new_entries, leaf, off);
+      ++report_.reindexed_records;
+      return true;
+    });
+    if (!bad.ok()) return bad;
+    const bool last = seg_i + 1 == segments_.size();
+    if (r.end == ScanEnd::kCorrupt || (r.end == ScanEnd::kTorn && !last)) {
+      return TamperedError(absl::StrCat(seg.path, ": ", r.problem, " after record ",
+                                        tree_.size(), "; refusing to repair a damaged log"));
+    }
+    if (r.end == ScanEnd::kTorn) {
+      report_.truncated_bytes = map->bytes().size() - r.good_end;
+      if (::ftruncate(seg.fd.get(), static_cast<off_t>(r.good_end)) != 0) {
+        return ErrnoError(absl::StrCat("truncate ", seg.path), errno);
+      }
+      if (absl::Status s = DataSync(seg.fd.get(), seg.path); !s.ok()) return s;
+      absl::StrAppend(&report_.notes, "torn tail: cut ", report_.truncated_bytes, " bytes (",
+                      r.problem, ") from ", seg.path, "; ");
+    }
+    if (last) {
+      segment_bytes_ = r.good_end;
+      segment_header_bytes_ = header_size;
+    }
+    if (!last && segments_[seg_i + 1].first_index != tree_.size()) {
+      return TamperedError(absl::StrCat(segments_[seg_i + 1].path, ": starts at index ",
+                                        segments_[seg_i + 1].first_index, " but ", seg.path,
+                                        " ends at ", tree_.size()));
+    }
+    pos = 0;
+  }
+  if (!new_entries.empty()) {
+    absl::StatusOr<uint64_t> end = FileSize(index_fd_.get(), index_path);
+    if (!end.ok()) return end.status();
+    if (absl::Status s = PwriteAll(index_fd_.get(), new_entries, *end, index_path); !s.ok()) {
+      return s;
+    }
+    if (absl::Status s = DataSync(index_fd_.get(), index_path); !s.ok()) return s;
+    absl::StrAppend(&report_.notes, "indexed ", report_.reindexed_records,
+                    " records beyond the index; ");
+  }
+  if (report_.dropped_index_entries > 0) {
+    absl::StrAppend(&report_.notes, "dropped ", report_.dropped_index_entries,
+                    " index entries without records; ");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Log::LoadCheckpoints() {
+  const std::string path = absl::StrCat(dir_, "/", kCheckpointsFile);
+  absl::StatusOr<Fd> fd = OpenFile(path, options_.read_only ? O_RDONLY : O_RDWR);
+  if (!fd.ok()) return fd.status();
+  absl::StatusOr<std::string> bytes = ReadWholeFile(path);
+  if (!bytes.ok()) return bytes.status();
+  std::vector<StoredCheckpoint> loaded;
+  absl::Status bad;
+  ScanResult r = ScanFrames(*bytes, 0, [&](size_t, absl::string_view note, const Hash&) {
+    absl::StatusOr<Note> parsed = ParseNote(note);
+    absl::StatusOr<Checkpoint> cp =
+        parsed.ok() ? ParseCheckpointText(parsed->text) : absl::StatusOr<Checkpoint>(parsed.status());
+    if (!cp.ok()) {
+      bad = TamperedError(absl::StrCat(path, ": checkpoint ", loaded.size(), ": ",
+                                       cp.status().message()));
+      return false;
+    }
+    loaded.push_back(StoredCheckpoint{cp->size, std::string(note)});
+    return true;
+  });
+  if (!bad.ok()) return bad;
+  if (r.end == ScanEnd::kCorrupt) return TamperedError(absl::StrCat(path, ": ", r.problem));
+  if (r.end == ScanEnd::kTorn && !options_.read_only) {
+    if (::ftruncate(fd->get(), static_cast<off_t>(r.good_end)) != 0) {
+      return ErrnoError(absl::StrCat("truncate ", path), errno);
+    }
+    absl::StrAppend(&report_.notes, "cut a torn checkpoint from ", path, "; ");
+  }
+  uint64_t size;
+  {
+    absl::ReaderMutexLock l(&tree_mu_);
+    size = tree_.size();
+    // Fail closed: records a signed checkpoint covered must all still be there, and the tree
+    // must still have the signed root.
+    for (const StoredCheckpoint& cp : loaded) {
+      if (cp.size > size) {
+        return TamperedError(absl::StrCat("the log holds ", size,
+                                          " records but a checkpoint was signed at size ",
+                                          cp.size, ": records were removed"));
+      }
+    }
+    if (!loaded.empty()) {
+      absl::StatusOr<Note> note = ParseNote(loaded.back().note);
+      absl::StatusOr<Checkpoint> cp = ParseCheckpointText(note->text);
+      if (cp->origin != origin_) {
+        return TamperedError(absl::StrCat("checkpoint origin '", cp->origin,
+                                          "' is not the log's origin '", origin_, "'"));
+      }
+      if (*tree_.Root(cp->size) != cp->root) {
+        return TamperedError(absl::StrCat("the tree at size ", cp->size,
+                                          " no longer has the root its checkpoint signed"));
+      }
+      if (options_.signer.has_value()) {
+        if (absl::Status s = VerifyNote(*note, options_.signer->verifier()); !s.ok()) {
+          if (ToCStatus(s) == KARS_E_DENIED) {
+            return MakeStatus(KARS_E_DENIED, absl::StrCat(
+                "the log's checkpoints are not signed by key '", options_.signer->name(), "'"));
+          }
+          return s;
+        }
+      }
+    }
+  }
+  {
+    absl::MutexLock l(&mu_);
+    next_index_ = size;
+    durable_ = size;
+  }
+  absl::MutexLock l(&cp_mu_);
+  checkpoints_ = std::move(loaded);
+  checkpoints_fd_ = *std::move(fd);
+  return absl::OkStatus();
+}
+
+}  // namespace kars::audit

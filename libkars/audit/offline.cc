@@ -1,0 +1,57 @@
+#include "libkars/audit/offline.h"
+
+#include "absl/strings/str_cat.h"
+#include "libkars/audit/merkle.h"
+#include "libkars/audit/proof_text.h"
+#include "libkars/audit/record.h"
+#include "libkars/base/status.h"
+
+namespace kars::audit {
+
+absl::StatusOr<Checkpoint> VerifyCheckpointNote(absl::string_view public_key,
+                                                absl::string_view note) {
+  absl::StatusOr<Verifier> v = Verifier::FromText(public_key);
+  if (!v.ok()) return v.status();
+  return OpenCheckpoint(note, *v);
+}
+
+absl::Status VerifyInclusionOffline(absl::string_view public_key, absl::string_view checkpoint,
+                                    absl::string_view proof, absl::string_view record) {
+  absl::StatusOr<Checkpoint> cp = VerifyCheckpointNote(public_key, checkpoint);
+  if (!cp.ok()) return cp.status();
+  absl::StatusOr<InclusionProof> p = ParseInclusionProof(proof);
+  if (!p.ok()) return p.status();
+  if (p->size != cp->size) {
+    return absl::InvalidArgumentError(absl::StrCat("the proof is for tree size ", p->size,
+                                                   " but the checkpoint is for size ", cp->size));
+  }
+  absl::StatusOr<v1::AuditRecord> rec = DecodeRecord(record);
+  if (!rec.ok()) return rec.status();
+  if (rec->sequence() != p->index) {
+    return TamperedError(absl::StrCat("the record is number ", rec->sequence(),
+                                      ", the proof is for index ", p->index));
+  }
+  return VerifyInclusion(LeafHash(record), p->index, p->size, p->path, cp->root);
+}
+
+absl::Status VerifyConsistencyOffline(absl::string_view public_key, absl::string_view old_checkpoint,
+                                      absl::string_view new_checkpoint, absl::string_view proof) {
+  absl::StatusOr<Checkpoint> old_cp = VerifyCheckpointNote(public_key, old_checkpoint);
+  if (!old_cp.ok()) return old_cp.status();
+  absl::StatusOr<Checkpoint> new_cp = VerifyCheckpointNote(public_key, new_checkpoint);
+  if (!new_cp.ok()) return new_cp.status();
+  if (old_cp->origin != new_cp->origin) {
+    return absl::InvalidArgumentError(absl::StrCat("the checkpoints are of different logs: '",
+                                                   old_cp->origin, "' and '", new_cp->origin, "'"));
+  }
+  absl::StatusOr<ConsistencyProof> p = ParseConsistencyProof(proof);
+  if (!p.ok()) return p.status();
+  if (p->old_size != old_cp->size || p->new_size != new_cp->size) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the proof is between sizes ", p->old_size, " and ", p->new_size,
+        " but the checkpoints are for ", old_cp->size, " and ", new_cp->size));
+  }
+  return VerifyConsistency(p->old_size, p->new_size, old_cp->root, new_cp->root, p->path);
+}
+
+}  // namespace kars::audit

@@ -1,0 +1,229 @@
+/* The audit log through its C ABI only, as a C host uses it. */
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kars/kars.h"
+
+static int failures = 0;
+
+#define CHECK(cond)                                                   \
+  do {                                                                \
+    if (!(cond)) {                                                    \
+      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+      ++failures;                                                     \
+    }                                                                 \
+  } while (0)
+
+/* Expects `call` to return `code`; prints the error otherwise. */
+static void expect(kars_status got, kars_status want, kars_error *err, int line) {
+  if (got != want) {
+    fprintf(stderr, "line %d: got %s, want %s: %s\n", line, kars_status_name(got),
+            kars_status_name(want), err ? kars_error_message(err) : "");
+    ++failures;
+  }
+  if (err != NULL && got != KARS_OK && kars_error_code(err) != got) {
+    fprintf(stderr, "line %d: error object code differs from the status\n", line);
+    ++failures;
+  }
+  kars_error_free(err);
+}
+#define EXPECT(want, expr)             \
+  do {                                 \
+    kars_error *e_ = NULL;             \
+    kars_status s_ = (expr);           \
+    expect(s_, (want), e_, __LINE__);  \
+  } while (0)
+/* For calls that need the error pointer spelled in the expression. */
+#define ERR (&e_)
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+  (void)sb; (void)flag; (void)ftw;
+  return remove(path);
+}
+
+static kars_buf make_record(const char *action) {
+  char json[256];
+  kars_buf rec = {NULL, 0};
+  snprintf(json, sizeof json,
+           "{\"principal\":{\"agent\":\"a1\"},\"subsystem\":\"policy\",\"action\":\"%s\","
+           "\"effect\":\"allow\"}", action);
+  EXPECT(KARS_OK, kars_audit_record_from_json(&rec, json, strlen(json), ERR));
+  return rec;
+}
+
+typedef struct {
+  int seen;
+  int stop_at;
+} iter_state;
+
+static int count_records(uint64_t index, const uint8_t *record, size_t len, void *userdata) {
+  iter_state *st = (iter_state *)userdata;
+  (void)index; (void)record; (void)len;
+  ++st->seen;
+  return st->stop_at >= 0 && st->seen > st->stop_at;
+}
+
+int main(void) {
+  char tmpl[] = "/tmp/kars-capi-audit-XXXXXX";
+  char *base = mkdtemp(tmpl);
+  char dir[512];
+  kars_buf priv = {NULL, 0}, pub = {NULL, 0}, other_priv = {NULL, 0}, other_pub = {NULL, 0};
+  kars_audit_options *opts = NULL;
+  kars_audit_log *log = NULL;
+  kars_buf cp4 = {NULL, 0}, cp10 = {NULL, 0}, proof = {NULL, 0}, cproof = {NULL, 0};
+  kars_buf stored = {NULL, 0}, json = {NULL, 0}, report = {NULL, 0};
+  uint64_t index = 0, size = 0, bad = 0;
+  int i;
+  iter_state st;
+
+  CHECK(base != NULL);
+  snprintf(dir, sizeof dir, "%s/log", base);
+
+  EXPECT(KARS_OK, kars_audit_keygen(&priv, &pub, "kars.test/capi", 14, ERR));
+  CHECK(strncmp((const char *)priv.data, "PRIVATE+KEY+kars.test/capi+", 27) == 0);
+  CHECK(strncmp((const char *)pub.data, "kars.test/capi+", 15) == 0);
+  EXPECT(KARS_OK, kars_audit_keygen(&other_priv, &other_pub, "kars.test/capi", 14, ERR));
+  EXPECT(KARS_E_INVALID_ARGUMENT, kars_audit_keygen(&other_priv, &other_pub, "bad name", 8, ERR));
+
+  EXPECT(KARS_OK, kars_audit_options_new(&opts, ERR));
+  EXPECT(KARS_OK, kars_audit_options_set_signing_key(opts, (const char *)priv.data, priv.len, ERR));
+  EXPECT(KARS_E_INVALID_ARGUMENT, kars_audit_options_set_signing_key(opts, "nonsense", 8, ERR));
+  EXPECT(KARS_OK, kars_audit_options_set_origin(opts, "kars.test/capi", 14, ERR));
+  EXPECT(KARS_OK, kars_audit_options_set_durability(opts, KARS_AUDIT_SYNC_BATCH, 0, ERR));
+  EXPECT(KARS_E_INVALID_ARGUMENT,
+         kars_audit_options_set_durability(opts, (kars_audit_durability)7, 0, ERR));
+  EXPECT(KARS_E_INVALID_ARGUMENT,
+         kars_audit_options_set_durability(opts, KARS_AUDIT_SYNC_INTERVAL, 0, ERR));
+  EXPECT(KARS_OK, kars_audit_options_set_checkpoint_cadence(opts, 0, 0, ERR));
+  EXPECT(KARS_OK, kars_audit_options_set_max_record_size(opts, 4096, ERR));
+  EXPECT(KARS_E_INVALID_ARGUMENT, kars_audit_options_set_segment_size(opts, 10, ERR));
+  EXPECT(KARS_E_INVALID_ARGUMENT, kars_audit_log_open(&log, NULL, opts, ERR));
+  EXPECT(KARS_OK, kars_audit_log_open(&log, dir, opts, ERR));
+
+  EXPECT(KARS_E_NOT_FOUND, kars_audit_log_checkpoint(&cp4, log, ERR));
+  for (i = 0; i < 10; ++i) {
+    kars_buf rec = make_record(i % 2 ? "tool.invoke" : "model.call");
+    EXPECT(KARS_OK, kars_audit_log_append(&index, log, rec.data, rec.len, ERR));
+    CHECK(index == (uint64_t)i);
+    kars_buf_dispose(&rec);
+    if (i == 3) EXPECT(KARS_OK, kars_audit_log_checkpoint_now(&cp4, log, ERR));
+  }
+  CHECK(kars_audit_log_size(log) == 10);
+  {
+    /* Bad input: nothing appended. */
+    uint8_t big[5000];
+    memset(big, 0, sizeof big);
+    big[0] = 0x2a; /* field 5 (action), length-delimited */
+    big[1] = 0xf0; big[2] = 0x26; /* 4976 bytes */
+    memset(big + 3, 'x', sizeof big - 3);
+    EXPECT(KARS_E_EXHAUSTED, kars_audit_log_append(&index, log, big, sizeof big, ERR));
+    EXPECT(KARS_E_INVALID_ARGUMENT,
+           kars_audit_log_append(&index, log, (const uint8_t *)"\xff\xff", 2, ERR));
+    EXPECT(KARS_E_INVALID_ARGUMENT, kars_audit_log_append(&index, log, NULL, 3, ERR));
+    CHECK(kars_audit_log_size(log) == 10);
+  }
+
+  EXPECT(KARS_OK, kars_audit_log_checkpoint_now(&cp10, log, ERR));
+  EXPECT(KARS_OK, kars_audit_checkpoint_verify(&size, (const char *)pub.data, pub.len, cp10.data,
+                                               cp10.len, ERR));
+  CHECK(size == 10);
+  EXPECT(KARS_E_DENIED, kars_audit_checkpoint_verify(&size, (const char *)other_pub.data,
+                                                     other_pub.len, cp10.data, cp10.len, ERR));
+  EXPECT(KARS_E_INVALID_ARGUMENT, kars_audit_checkpoint_verify(&size, (const char *)pub.data,
+                                                               pub.len, (const uint8_t *)"x\n", 2, ERR));
+
+  /* Inclusion: the record, the proof and the checkpoint agree; any change is caught. */
+  EXPECT(KARS_OK, kars_audit_log_read(&stored, log, 6, ERR));
+  EXPECT(KARS_OK, kars_audit_log_inclusion_proof(&proof, log, 6, 10, ERR));
+  CHECK(strncmp((const char *)proof.data, "kars-audit-inclusion-proof/v1\nindex 6\nsize 10\n", 46) == 0);
+  EXPECT(KARS_OK, kars_audit_inclusion_verify((const char *)pub.data, pub.len, cp10.data, cp10.len,
+                                              proof.data, proof.len, stored.data, stored.len, ERR));
+  EXPECT(KARS_E_INVALID_ARGUMENT,
+         kars_audit_inclusion_verify((const char *)pub.data, pub.len, cp4.data, cp4.len,
+                                     proof.data, proof.len, stored.data, stored.len, ERR));
+  stored.data[stored.len - 1] ^= 1;
+  EXPECT(KARS_E_TAMPERED,
+         kars_audit_inclusion_verify((const char *)pub.data, pub.len, cp10.data, cp10.len,
+                                     proof.data, proof.len, stored.data, stored.len, ERR));
+  stored.data[stored.len - 1] ^= 1;
+  EXPECT(KARS_E_INVALID_ARGUMENT,
+         kars_audit_inclusion_verify((const char *)pub.data, pub.len, cp10.data, cp10.len,
+                                     (const uint8_t *)"garbage\n", 8, stored.data, stored.len, ERR));
+  EXPECT(KARS_E_INVALID_ARGUMENT, kars_audit_log_inclusion_proof(&json, log, 10, 10, ERR));
+  EXPECT(KARS_E_INVALID_ARGUMENT, kars_audit_log_inclusion_proof(&json, log, 0, 11, ERR));
+
+  /* Consistency between the two checkpoints. */
+  EXPECT(KARS_OK, kars_audit_log_consistency_proof(&cproof, log, 4, 10, ERR));
+  EXPECT(KARS_OK, kars_audit_consistency_verify((const char *)pub.data, pub.len, cp4.data, cp4.len,
+                                                cp10.data, cp10.len, cproof.data, cproof.len, ERR));
+  EXPECT(KARS_E_INVALID_ARGUMENT,
+         kars_audit_consistency_verify((const char *)pub.data, pub.len, cp10.data, cp10.len,
+                                       cp4.data, cp4.len, cproof.data, cproof.len, ERR));
+
+  /* Reading and iterating. */
+  EXPECT(KARS_OK, kars_audit_record_to_json(&json, stored.data, stored.len, ERR));
+  CHECK(strstr((const char *)json.data, "\"sequence\":\"6\"") != NULL);
+  CHECK(strstr((const char *)json.data, "\"action\":\"model.call\"") != NULL);
+  EXPECT(KARS_E_NOT_FOUND, kars_audit_log_read(&json, log, 10, ERR));
+  st.seen = 0; st.stop_at = -1;
+  EXPECT(KARS_OK, kars_audit_log_iterate(log, 2, 0, count_records, &st, ERR));
+  CHECK(st.seen == 8);
+  st.seen = 0; st.stop_at = 2;
+  EXPECT(KARS_E_CALLBACK, kars_audit_log_iterate(log, 0, 5, count_records, &st, ERR));
+  CHECK(st.seen == 3);
+  EXPECT(KARS_E_INVALID_ARGUMENT, kars_audit_record_from_json(&json, "{\"nope\":1}", 10, ERR));
+
+  /* A second writer is refused; after close the same log continues. */
+  {
+    kars_audit_log *second = NULL;
+    EXPECT(KARS_E_PRECONDITION, kars_audit_log_open(&second, dir, opts, ERR));
+    CHECK(second == NULL);
+  }
+  EXPECT(KARS_OK, kars_audit_log_close(log, ERR));
+  EXPECT(KARS_E_PRECONDITION, kars_audit_log_append(&index, log, stored.data, 0, ERR));
+  kars_audit_log_free(log);
+  log = NULL;
+  EXPECT(KARS_OK, kars_audit_log_open(&log, dir, opts, ERR));
+  CHECK(kars_audit_log_size(log) == 10);
+  CHECK(strcmp(kars_audit_log_recovery_notes(log), "") == 0);
+  kars_audit_log_free(log);
+
+  /* Whole-directory verification, with the right and the wrong key. */
+  EXPECT(KARS_OK, kars_audit_verify_dir(&report, &bad, dir, (const char *)pub.data, pub.len, ERR));
+  CHECK(bad == UINT64_MAX);
+  CHECK(strncmp((const char *)report.data, "valid: 10 records", 17) == 0);
+  kars_buf_dispose(&report);
+  EXPECT(KARS_E_DENIED, kars_audit_verify_dir(&report, &bad, dir, (const char *)other_pub.data,
+                                              other_pub.len, ERR));
+  kars_buf_dispose(&report);
+  EXPECT(KARS_E_INVALID_ARGUMENT, kars_audit_verify_dir(&report, &bad, base, NULL, 0, ERR));
+  kars_buf_dispose(&report);
+
+  /* Not-a-log and missing directories. */
+  {
+    kars_audit_options *ro = NULL;
+    kars_audit_log *none = NULL;
+    char missing[600];
+    snprintf(missing, sizeof missing, "%s/missing", base);
+    EXPECT(KARS_OK, kars_audit_options_new(&ro, ERR));
+    EXPECT(KARS_OK, kars_audit_options_set_create(ro, 0, ERR));
+    EXPECT(KARS_E_NOT_FOUND, kars_audit_log_open(&none, missing, ro, ERR));
+    EXPECT(KARS_E_INVALID_ARGUMENT, kars_audit_log_open(&none, base, ro, ERR));
+    kars_audit_options_free(ro);
+  }
+
+  kars_audit_options_free(opts);
+  kars_audit_options_free(NULL);
+  kars_audit_log_free(NULL);
+  kars_buf_dispose(&priv); kars_buf_dispose(&pub);
+  kars_buf_dispose(&other_priv); kars_buf_dispose(&other_pub);
+  kars_buf_dispose(&cp4); kars_buf_dispose(&cp10);
+  kars_buf_dispose(&proof); kars_buf_dispose(&cproof);
+  kars_buf_dispose(&stored); kars_buf_dispose(&json);
+  nftw(base, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+  if (failures == 0) printf("capi audit: all checks passed\n");
+  return failures == 0 ? 0 : 1;
+}

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Drives `kars audit` the way an operator and an outside verifier would, and checks exit codes.
+set -euo pipefail
+kars=$1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+expect_rc() {  # expect_rc CODE cmd...
+  local want=$1; shift
+  set +e; "$@" >"$work/out" 2>"$work/err"; local rc=$?; set -e
+  [ "$rc" -eq "$want" ] || { cat "$work/out" "$work/err" >&2; fail "'$*' exited $rc, want $want"; }
+}
+
+expect_rc 0 "$kars" audit keygen --name kars.test/cli --out log
+[ "$(stat -c %a log.key)" = 600 ] || fail "private key mode is $(stat -c %a log.key)"
+grep -q '^kars.test/cli+[0-9a-f]\{8\}+' log.pub || fail "public key format"
+expect_rc 2 "$kars" audit keygen --name kars.test/cli --out log   # never overwrites
+expect_rc 0 "$kars" audit keygen --name someone.else --out other
+
+for i in $(seq 0 9); do
+  echo "{\"principal\":{\"agent\":\"a$i\"},\"subsystem\":\"policy\",\"action\":\"model.call\",\"effect\":\"allow\",\"rule_id\":\"r$i\"}"
+done > records.jsonl
+expect_rc 0 "$kars" audit append logdir --key log.key - < records.jsonl
+[ "$(tail -n1 out)" = 9 ] || fail "append printed $(tail -n1 out)"
+expect_rc 0 "$kars" audit show logdir --from 3 --limit 2 --json
+[ "$(wc -l < out)" = 2 ] || fail "show --limit"
+grep -q '"sequence":"3"' out || fail "show --from"
+grep -q '"rule_id":"r4"' out || fail "show content"
+
+expect_rc 0 "$kars" audit checkpoint logdir
+cp out cp10
+head -n1 cp10 | grep -qx 'kars.test/cli' || fail "origin line"
+sed -n 2p cp10 | grep -qx '10' || fail "size line"
+grep -q $'^\xe2\x80\x94 kars.test/cli ' cp10 || fail "signature line"
+
+expect_rc 0 "$kars" audit prove logdir 6 --record-out rec6 --checkpoint-out cp
+cp out proof6
+expect_rc 0 "$kars" audit verify-proof --key log.pub cp proof6 rec6
+expect_rc 1 "$kars" audit verify-proof --key other.pub cp proof6 rec6   # wrong key
+"$kars" audit show logdir --from 5 --limit 1 >/dev/null
+expect_rc 0 "$kars" audit prove logdir 5 --record-out rec5
+expect_rc 1 "$kars" audit verify-proof --key log.pub cp proof6 rec5     # another record
+printf 'kars-audit-inclusion-proof/v1\nindex x\n' > badproof
+expect_rc 1 "$kars" audit verify-proof --key log.pub cp badproof rec6   # malformed proof
+expect_rc 2 "$kars" audit verify-proof --key log.pub cp missing rec6    # unreadable file
+expect_rc 2 "$kars" audit verify-proof --key cp cp proof6 rec6          # not a key
+
+# Grow the log, then prove the old checkpoint is a prefix of the new one.
+expect_rc 0 "$kars" audit append logdir --key log.key '{"action":"tool.invoke","effect":"deny"}'
+expect_rc 0 "$kars" audit checkpoint logdir
+cp out cp11
+expect_rc 0 "$kars" audit consistency logdir 10 11
+cp out cproof
+expect_rc 0 "$kars" audit verify-consistency --key log.pub cp10 cp11 cproof
+expect_rc 1 "$kars" audit verify-consistency --key log.pub cp11 cp10 cproof
+
+expect_rc 0 "$kars" audit verify logdir --key log.pub
+grep -q 'valid: 11 records' out || fail "verify summary: $(cat out)"
+expect_rc 1 "$kars" audit verify logdir --key other.pub
+expect_rc 2 "$kars" audit verify . --key log.pub           # not a log
+expect_rc 2 "$kars" audit verify logdir                    # usage
+expect_rc 2 "$kars" audit show nowhere
+expect_rc 2 "$kars" audit prove logdir 99
+expect_rc 2 "$kars" audit frobnicate
+
+# Change one byte of record 4 on disk: verify names index 4.
+seg=logdir/segment-00000000000000000000.kseg
+python3 - "$seg" <<'PY'
+import sys
+p = sys.argv[1]
+b = bytearray(open(p, 'rb').read())
+i = b.find(b'\x42\x02r4') + 2  # rule_id (field 8) of record 4
+b[i] ^= 1
+open(p, 'wb').write(bytes(b))
+PY
+expect_rc 1 "$kars" audit verify logdir --key log.pub
+grep -q 'INVALID at index 4' err || fail "first bad index: $(cat err)"
+echo "cli audit: all checks passed"
