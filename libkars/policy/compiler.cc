@@ -34,9 +34,10 @@ absl::Status AddArgs(const LoadedDocument& d, const pb::Message& msg, int field,
                      const pb::RepeatedPtrField<v1::ArgCondition>& conditions, Rule* rule) {
   for (int i = 0; i < conditions.size(); ++i) {
     ArgMatcher m;
-    absl::Status s = m.Compile(conditions[i]);
+    bool bad_regex = false;
+    absl::Status s = m.Compile(conditions[i], &bad_regex);
     if (!s.ok()) {
-      absl::string_view code = conditions[i].regex().empty() ? kErrConflict : kErrRegex;
+      absl::string_view code = bad_regex ? kErrRegex : kErrConflict;
       return d.Error(&conditions[i], -1, -1, code, s.message());
     }
     rule->args.push_back(std::move(m));

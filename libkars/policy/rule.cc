@@ -86,7 +86,8 @@ bool PrincipalMatcher::Matches(const v1::Principal& p) const {
   return true;
 }
 
-absl::Status ArgMatcher::Compile(const v1::ArgCondition& c) {
+absl::Status ArgMatcher::Compile(const v1::ArgCondition& c, bool* bad_regex) {
+  *bad_regex = false;
   pointer_ = c.pointer();
   if (!pointer_.empty() && pointer_[0] != '/') {
     return absl::InvalidArgumentError(
@@ -112,6 +113,7 @@ absl::Status ArgMatcher::Compile(const v1::ArgCondition& c) {
     options.set_log_errors(false);
     regex_ = std::make_unique<RE2>(c.regex(), options);
     if (!regex_->ok()) {
+      *bad_regex = true;
       return absl::InvalidArgumentError(
           absl::StrCat("regex '", c.regex(), "' is invalid: ", regex_->error()));
     }

@@ -49,8 +49,9 @@ struct PrincipalMatcher {
 
 class ArgMatcher {
  public:
-  // Compiles one condition; the error names what is wrong (without position).
-  absl::Status Compile(const v1::ArgCondition& condition);
+  // Compiles one condition; the error names what is wrong (without position). *bad_regex tells
+  // a regex RE2 rejects apart from a malformed condition.
+  absl::Status Compile(const v1::ArgCondition& condition, bool* bad_regex);
   bool Matches(const google::protobuf::Value& root) const;
   const std::string& pointer() const { return pointer_; }
 
