@@ -69,7 +69,9 @@ void MemoryCounterStore::Adjust(uint64_t key, int64_t window_start, uint64_t res
   if (actual < reserved) {
     used -= std::min(used, reserved - actual);
   } else {
-    used += actual - reserved;  // usage beyond the reservation is charged, never forgiven
+    // Usage beyond the reservation is charged, never forgiven (and never wraps around).
+    uint64_t extra = actual - reserved;
+    used = used > UINT64_MAX - extra ? UINT64_MAX : used + extra;
   }
 }
 

@@ -101,6 +101,11 @@ std::string Engine::RequestDigest(const v1::Request& request) {
   return absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(md), len));
 }
 
+namespace {
+// Token counts come from callers: a sum that wraps would let a huge request through a budget.
+uint64_t SaturatingAdd(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
+}  // namespace
+
 uint64_t CostOf(const Limit::Price& price, uint64_t prompt_tokens, uint64_t output_tokens) {
   auto part = [](uint64_t tokens, uint64_t per_1k) {
     unsigned __int128 v = static_cast<unsigned __int128>(tokens) * per_1k;
@@ -161,7 +166,7 @@ void Engine::ApplyLimits(const PolicySet& set, const v1::Request& r, Kind kind, 
           if (it == limit.prices.end()) return fail("limit.no_price");
           price = it->second;
         }
-        uint64_t amount = limit.cost ? CostOf(price, prompt, output) : prompt + output;
+        uint64_t amount = limit.cost ? CostOf(price, prompt, output) : SaturatingAdd(prompt, output);
         uint64_t key = CounterKey(limit, r);
         int64_t window = WindowStart(limit.window, now);
         if (!counters_->Reserve(key, window, limit.amount, amount)) return fail("limit.budget");
@@ -190,7 +195,7 @@ void Engine::Release(const Reservation& r, bool settle, uint64_t prompt_tokens,
       uint64_t actual = 0;
       if (settle) {
         actual = item.cost ? CostOf(item.price, prompt_tokens, output_tokens)
-                           : prompt_tokens + output_tokens;
+                           : SaturatingAdd(prompt_tokens, output_tokens);
       }
       counters_->Adjust(item.key, item.window_start, item.reserved, actual);
     }

@@ -125,6 +125,13 @@ TEST(Budgets, UnsettledReservationsExpireChargedInFull) {
   EXPECT_STREQ(d.reason, "limit.budget");
 }
 
+TEST(Budgets, HugeTokenCountsCannotWrapAround) {
+  auto engine = EngineWith(Doc("b", kBudgetPolicy));
+  v1::Request r = Req(R"({"principal":{"agent":"a","labels":{"team":"red"}},"inference":{"model":"m",)"
+                      R"("maxOutputTokens":18446744073709551615,"estimatedPromptTokens":2}})");
+  EXPECT_STREQ(testing::DecideOk(*engine, r).reason, "limit.budget");
+}
+
 TEST(Budgets, UtcWindowBoundaries) {
   EXPECT_EQ(Engine::WindowStart(Window::kDay, UnixNanos(2026, 12, 31, 23, 59, 59) + 999999999),
             UnixNanos(2026, 12, 31, 0, 0, 0) / kSecond);
