@@ -109,6 +109,13 @@ KARS_API kars_status kars_policy_options_set_reservation_timeout_ms(kars_policy_
                                                                      uint64_t timeout_ms,
                                                                      kars_error **err);
 
+/* Keeps budget usage in a journal file at `path` (NUL-terminated; created if missing), so that
+ * day and month budgets survive a restart or a kill -9 (see libkars/policy/journal_store.h for
+ * the durability contract). Without it, counters live in memory only. The file is opened by
+ * kars_policy_engine_new. Errors: KARS_E_INVALID_ARGUMENT. */
+KARS_API kars_status kars_policy_options_set_budget_journal(kars_policy_options *options,
+                                                             const char *path, kars_error **err);
+
 /* ---- Sources ---------------------------------------------------------------------------- */
 
 /* The inputs of one compilation: policy documents and domain blocklist feeds. One thread at a
@@ -155,7 +162,8 @@ KARS_API kars_status kars_policy_check(kars_buf *out_warnings, const kars_policy
 typedef struct kars_policy_engine kars_policy_engine;
 
 /* Creates an engine with an empty policy set (every request is denied until a load).
- * `options` may be NULL and is copied. Errors: KARS_E_INVALID_ARGUMENT, KARS_E_NO_MEMORY. */
+ * `options` may be NULL and is copied. Errors: KARS_E_INVALID_ARGUMENT, KARS_E_NO_MEMORY,
+ * KARS_E_IO (budget journal unreadable or unwritable), KARS_E_TAMPERED (journal malformed). */
 KARS_API kars_status kars_policy_engine_new(kars_policy_engine **out,
                                             const kars_policy_options *options, kars_error **err);
 

@@ -15,6 +15,7 @@
 #include "libkars/capi/buf.h"
 #include "libkars/capi/guard.h"
 #include "libkars/policy/engine.h"
+#include "libkars/policy/journal_store.h"
 #include "libkars/policy/policy_tests.h"
 #include "libkars/policy/request_parser.h"
 
@@ -25,6 +26,7 @@ using kars::capi::GuardVoid;
 
 struct kars_policy_options {
   pol::EngineOptions options;
+  std::string journal_path;
 };
 struct kars_policy_sources {
   std::vector<pol::PolicySource> sources;
@@ -169,6 +171,17 @@ kars_status kars_policy_options_set_reservation_timeout_ms(kars_policy_options* 
   });
 }
 
+kars_status kars_policy_options_set_budget_journal(kars_policy_options* options, const char* path,
+                                                   kars_error** err) {
+  return Guard(err, [&]() -> absl::Status {
+    KARS_REQUIRE_ARG(options);
+    KARS_REQUIRE_ARG(path);
+    if (*path == 0) return absl::InvalidArgumentError("path must not be empty");
+    options->journal_path = path;
+    return absl::OkStatus();
+  });
+}
+
 kars_status kars_policy_sources_new(kars_policy_sources** out, kars_error** err) {
   return Guard(err, [&]() -> absl::Status {
     KARS_REQUIRE_ARG(out);
@@ -236,7 +249,13 @@ kars_status kars_policy_engine_new(kars_policy_engine** out, const kars_policy_o
                                    kars_error** err) {
   return Guard(err, [&]() -> absl::Status {
     KARS_REQUIRE_ARG(out);
-    *out = new kars_policy_engine(options != nullptr ? options->options : pol::EngineOptions{});
+    pol::EngineOptions engine_options = options != nullptr ? options->options : pol::EngineOptions{};
+    if (options != nullptr && !options->journal_path.empty()) {
+      auto store = pol::JournalCounterStore::Open(options->journal_path);
+      if (!store.ok()) return store.status();
+      engine_options.counters = *std::move(store);
+    }
+    *out = new kars_policy_engine(engine_options);
     return absl::OkStatus();
   });
 }

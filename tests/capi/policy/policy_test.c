@@ -208,6 +208,11 @@ static void test_options_and_tests(void) {
   CHECK(kars_policy_options_set_approval_ttl_ms(options, 0, NULL) == KARS_E_INVALID_ARGUMENT);
   CHECK(kars_policy_options_set_approval_ttl_ms(options, 5000, NULL) == KARS_OK);
   CHECK(kars_policy_options_set_reservation_timeout_ms(options, 5000, NULL) == KARS_OK);
+  CHECK(kars_policy_options_set_budget_journal(options, "/nonexistent-dir/budgets.journal", NULL) == KARS_OK);
+  CHECK(kars_policy_engine_new(&engine, options, NULL) == KARS_E_IO);
+  CHECK(kars_policy_options_set_budget_journal(options, "", NULL) == KARS_E_INVALID_ARGUMENT);
+  kars_policy_options_free(options);
+  CHECK(kars_policy_options_new(&options, NULL) == KARS_OK);
   CHECK(kars_policy_engine_new(&engine, options, NULL) == KARS_OK);
   kars_policy_options_free(options);
   CHECK(kars_policy_sources_new(&sources, NULL) == KARS_OK);
