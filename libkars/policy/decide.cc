@@ -59,7 +59,9 @@ absl::Status BuildEgressFacts(const v1::EgressRequest& e, EgressFacts* f) {
   }
   for (size_t i = 0; i < host.size(); ++i) f->host_buf[i] = absl::ascii_tolower(host[i]);
   f->host = absl::string_view(f->host_buf, host.size());
-  if (ParseIp(f->host, &f->addrs[0])) {
+  // Only something that starts like an address can be one; skip the parse for names.
+  const bool may_be_ip = absl::ascii_isdigit(f->host[0]) || f->host.find(':') != absl::string_view::npos;
+  if (may_be_ip && ParseIp(f->host, &f->addrs[0])) {
     f->host_is_ip = true;
     f->addr_count = 1;
     return absl::OkStatus();
