@@ -5,5 +5,6 @@
 
 #include "kars/common.h"
 #include "kars/audit.h"
+#include "kars/policy.h"
 
 #endif /* KARS_KARS_H */

@@ -1,0 +1,187 @@
+// Decision latency at 10, 1,000 and 100,000 rules mixed across kinds, allocations per decision,
+// the 1,000,000-domain blocklist, and the rule set the peer harnesses (bench/peers) evaluate.
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "alloc_counter.h"
+#include "benchmark/benchmark.h"
+#include "libkars/policy/engine.h"
+#include "libkars/policy/request_parser.h"
+
+namespace kars::policy {
+namespace {
+
+std::string MixedRules(int n) {
+  std::string y = "apiVersion: kars.dev/v1\nkind: Policy\nmetadata: {name: bench}\nspec:\n  rules:\n";
+  for (int i = 0; i < n; ++i) {
+    const char* effect = i % 7 == 6 ? "deny" : "allow";
+    std::string principal = i % 7 == 6 ? "principal: {agents: [bad-agent]}, " : "";
+    std::string head = absl::StrCat("    - {id: r", i, ", effect: ", effect, ", ", principal);
+    switch (i % 6) {
+      case 0: absl::StrAppend(&y, head, "tool: {names: [tool-", i, "]}}\n"); break;
+      case 1: absl::StrAppend(&y, head, "tool: {names: [\"pfx-", i, "-*\"]}}\n"); break;
+      case 2: absl::StrAppend(&y, head, "egress: {hosts: [host-", i, ".example.com], ports: [\"443\"]}}\n"); break;
+      case 3: absl::StrAppend(&y, head, "egress: {hosts: [\"*.zone-", i, ".example.net\"]}}\n"); break;
+      case 4: absl::StrAppend(&y, head, "inference: {models: [model-", i, "]}}\n"); break;
+      case 5: absl::StrAppend(&y, head, "mcp: {servers: [server-", i, "], tools: [\"get_*\"]}}\n"); break;
+    }
+  }
+  return y;
+}
+
+Engine& EngineFor(int n) {
+  static std::map<int, std::unique_ptr<Engine>> engines;
+  auto& e = engines[n];
+  if (!e) {
+    e = std::make_unique<Engine>();
+    absl::Status s = e->Load({{PolicySource::kDocuments, "bench.yaml", MixedRules(n)}});
+    if (!s.ok()) std::abort();
+  }
+  return *e;
+}
+
+v1::Request Parse(const char* json) {
+  v1::Request r;
+  if (!ParseRequestJson(json, &r).ok()) std::abort();
+  return r;
+}
+
+void RunDecisions(benchmark::State& state, Engine& engine, const v1::Request& request,
+                  Effect expected) {
+  Decision d;
+  if (!engine.Decide(request, false, &d).ok() || d.effect != expected) {
+    state.SkipWithError("unexpected decision");
+    return;
+  }
+  uint64_t before = kars::bench::Allocations();
+  for (auto _ : state) {
+    (void)engine.Decide(request, false, &d);
+    benchmark::DoNotOptimize(d.effect);
+  }
+  state.counters["allocs_per_decision"] = benchmark::Counter(
+      static_cast<double>(kars::bench::Allocations() - before), benchmark::Counter::kAvgIterations);
+}
+
+// Targets exist at every size (indices < 10).
+void BM_Decide_ExactTool(benchmark::State& state) {
+  static const v1::Request r = Parse(R"({"principal":{"agent":"a"},"tool":{"name":"tool-0"}})");
+  RunDecisions(state, EngineFor(static_cast<int>(state.range(0))), r, Effect::kAllow);
+}
+void BM_Decide_PrefixTool(benchmark::State& state) {
+  static const v1::Request r = Parse(R"({"principal":{"agent":"a"},"tool":{"name":"pfx-1-search"}})");
+  RunDecisions(state, EngineFor(static_cast<int>(state.range(0))), r, Effect::kAllow);
+}
+void BM_Decide_ExactHost(benchmark::State& state) {
+  static const v1::Request r = Parse(
+      R"({"principal":{"agent":"a"},"egress":{"host":"host-2.example.com","port":443,"resolvedIps":["93.184.216.34"]}})");
+  RunDecisions(state, EngineFor(static_cast<int>(state.range(0))), r, Effect::kAllow);
+}
+void BM_Decide_DomainSuffix(benchmark::State& state) {
+  static const v1::Request r = Parse(
+      R"({"principal":{"agent":"a"},"egress":{"host":"a.b.zone-3.example.net","port":443,"resolvedIps":["93.184.216.34"]}})");
+  RunDecisions(state, EngineFor(static_cast<int>(state.range(0))), r, Effect::kAllow);
+}
+void BM_Decide_Model(benchmark::State& state) {
+  static const v1::Request r = Parse(
+      R"({"principal":{"agent":"a"},"inference":{"model":"model-4","maxOutputTokens":100}})");
+  RunDecisions(state, EngineFor(static_cast<int>(state.range(0))), r, Effect::kAllow);
+}
+void BM_Decide_DenyOverrides(benchmark::State& state) {
+  static const v1::Request r = Parse(R"({"principal":{"agent":"bad-agent"},"tool":{"name":"tool-6"}})");
+  RunDecisions(state, EngineFor(static_cast<int>(state.range(0))), r, Effect::kDeny);
+}
+void BM_Decide_NoMatch(benchmark::State& state) {
+  static const v1::Request r = Parse(R"({"principal":{"agent":"a"},"tool":{"name":"unknown-tool"}})");
+  RunDecisions(state, EngineFor(static_cast<int>(state.range(0))), r, Effect::kDeny);
+}
+
+#define SIZES ->Arg(10)->Arg(1000)->Arg(100000)
+BENCHMARK(BM_Decide_ExactTool) SIZES;
+BENCHMARK(BM_Decide_PrefixTool) SIZES;
+BENCHMARK(BM_Decide_ExactHost) SIZES;
+BENCHMARK(BM_Decide_DomainSuffix) SIZES;
+BENCHMARK(BM_Decide_Model) SIZES;
+BENCHMARK(BM_Decide_DenyOverrides) SIZES;
+BENCHMARK(BM_Decide_NoMatch) SIZES;
+
+// ---- The peer comparison set: 1,000 tool rules, each allowing one tool to one namespace,
+// plus a deny for one agent. The same set is generated by bench/peers/{cedar,opa}.
+std::string PeerRules(int n) {
+  std::string y = "apiVersion: kars.dev/v1\nkind: Policy\nmetadata: {name: peer}\nspec:\n  rules:\n";
+  for (int i = 0; i < n; ++i) {
+    absl::StrAppend(&y, "    - {id: allow-", i, ", effect: allow, principal: {namespaces: [ns-", i % 10,
+                    "]}, tool: {names: [tool-", i, "]}}\n");
+  }
+  absl::StrAppend(&y, "    - {id: deny-mallory, effect: deny, principal: {agents: [mallory]}, tool: {}}\n");
+  return y;
+}
+
+void BM_Peer_Decide(benchmark::State& state) {
+  static Engine* engine = [] {
+    auto* e = new Engine();
+    if (!e->Load({{PolicySource::kDocuments, "peer.yaml", PeerRules(1000)}}).ok()) std::abort();
+    return e;
+  }();
+  static const v1::Request allow = Parse(R"({"principal":{"agent":"alice","namespace":"ns-7"},"tool":{"name":"tool-517"}})");
+  static const v1::Request deny = Parse(R"({"principal":{"agent":"alice","namespace":"ns-1"},"tool":{"name":"tool-517"}})");
+  RunDecisions(state, *engine, state.range(0) == 0 ? allow : deny,
+               state.range(0) == 0 ? Effect::kAllow : Effect::kDeny);
+}
+BENCHMARK(BM_Peer_Decide)->ArgName("deny")->Arg(0)->Arg(1);
+
+// ---- 1,000,000-domain blocklist
+const std::string& DomainFeed() {
+  static const std::string feed = [] {
+    std::string f;
+    f.reserve(30 << 20);
+    for (int i = 0; i < 1000000; ++i) absl::StrAppend(&f, "bad-", i, ".feed-", i % 997, ".example\n");
+    return f;
+  }();
+  return feed;
+}
+
+void BM_Blocklist_Load1M(benchmark::State& state) {
+  const std::string policy = MixedRules(10) +
+      "    - {id: web, effect: allow, egress: {ports: [\"443\"]}}\n";
+  for (auto _ : state) {
+    auto set = CompilePolicySet({{PolicySource::kDocuments, "p.yaml", policy},
+                                 {PolicySource::kDomainFeed, "feed.txt", DomainFeed()}});
+    if (!set.ok() || (*set)->blocklist.size() != 1000000) state.SkipWithError("load failed");
+    benchmark::DoNotOptimize(set);
+  }
+}
+BENCHMARK(BM_Blocklist_Load1M)->Unit(benchmark::kMillisecond)->Iterations(1);
+
+void BM_Blocklist_Lookup1M(benchmark::State& state) {
+  static Engine* engine = [] {
+    auto* e = new Engine();
+    const std::string policy = MixedRules(10) + "    - {id: web, effect: allow, egress: {ports: [\"443\"]}}\n";
+    if (!e->Load({{PolicySource::kDocuments, "p.yaml", policy},
+                  {PolicySource::kDomainFeed, "feed.txt", DomainFeed()}}).ok()) std::abort();
+    return e;
+  }();
+  static const v1::Request blocked = Parse(
+      R"({"principal":{"agent":"a"},"egress":{"host":"cdn.bad-123456.feed-250.example","port":443,"resolvedIps":["93.184.216.34"]}})");
+  static const v1::Request clean = Parse(
+      R"({"principal":{"agent":"a"},"egress":{"host":"www.good.example.org","port":443,"resolvedIps":["93.184.216.34"]}})");
+  RunDecisions(state, *engine, state.range(0) == 0 ? blocked : clean,
+               state.range(0) == 0 ? Effect::kDeny : Effect::kAllow);
+}
+BENCHMARK(BM_Blocklist_Lookup1M)->ArgName("clean")->Arg(0)->Arg(1);
+
+// ---- Compilation time of the big set, for reference.
+void BM_Compile(benchmark::State& state) {
+  const std::string text = MixedRules(static_cast<int>(state.range(0)));
+  for (auto _ : state) {
+    auto set = CompilePolicySet({{PolicySource::kDocuments, "c.yaml", text}});
+    benchmark::DoNotOptimize(set);
+  }
+}
+BENCHMARK(BM_Compile)->Arg(1000)->Arg(100000)->Unit(benchmark::kMillisecond)->Iterations(1);
+
+}  // namespace
+}  // namespace kars::policy
+
+BENCHMARK_MAIN();

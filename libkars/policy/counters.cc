@@ -1,0 +1,90 @@
+#include "libkars/policy/counters.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace kars::policy {
+
+MemoryCounterStore::MemoryCounterStore() {
+  // Room for many scopes up front: the decision path should not rehash in steady state.
+  absl::MutexLock lock(&mu_);
+  buckets_.reserve(1024);
+  in_flight_.reserve(1024);
+  usage_.reserve(1024);
+}
+
+bool MemoryCounterStore::TakeToken(uint64_t key, double per_second, uint64_t burst,
+                                   int64_t now_ns, int64_t* retry_after_ns) {
+  absl::MutexLock lock(&mu_);
+  auto [it, inserted] = buckets_.try_emplace(key);
+  Bucket& b = it->second;
+  const double capacity = static_cast<double>(burst);
+  if (inserted) {
+    b.tokens = capacity;
+  } else if (now_ns > b.updated_ns) {
+    b.tokens = std::min(capacity, b.tokens + per_second * static_cast<double>(now_ns - b.updated_ns) / 1e9);
+  }
+  b.updated_ns = std::max(b.updated_ns, now_ns);
+  if (b.tokens >= 1.0) {
+    b.tokens -= 1.0;
+    return true;
+  }
+  *retry_after_ns = static_cast<int64_t>(std::ceil((1.0 - b.tokens) / per_second * 1e9));
+  return false;
+}
+
+bool MemoryCounterStore::Enter(uint64_t key, uint64_t max_in_flight) {
+  absl::MutexLock lock(&mu_);
+  uint64_t& n = in_flight_[key];
+  if (n >= max_in_flight) return false;
+  ++n;
+  return true;
+}
+
+void MemoryCounterStore::Leave(uint64_t key) {
+  absl::MutexLock lock(&mu_);
+  auto it = in_flight_.find(key);
+  if (it != in_flight_.end() && it->second > 0) --it->second;
+}
+
+bool MemoryCounterStore::Reserve(uint64_t key, int64_t window_start, uint64_t limit,
+                                 uint64_t amount) {
+  absl::MutexLock lock(&mu_);
+  Usage& u = usage_[key];
+  if (u.window_start != window_start) {
+    if (window_start < u.window_start) return false;  // a clock that went back: fail closed
+    u = Usage{window_start, 0};
+  }
+  if (amount > limit || u.used > limit - amount) return false;
+  u.used += amount;
+  return true;
+}
+
+void MemoryCounterStore::Adjust(uint64_t key, int64_t window_start, uint64_t reserved,
+                                uint64_t actual) {
+  absl::MutexLock lock(&mu_);
+  auto it = usage_.find(key);
+  if (it == usage_.end() || it->second.window_start != window_start) return;
+  uint64_t& used = it->second.used;
+  if (actual < reserved) {
+    used -= std::min(used, reserved - actual);
+  } else {
+    // Usage beyond the reservation is charged, never forgiven (and never wraps around).
+    uint64_t extra = actual - reserved;
+    used = used > UINT64_MAX - extra ? UINT64_MAX : used + extra;
+  }
+}
+
+uint64_t MemoryCounterStore::Used(uint64_t key, int64_t window_start) {
+  absl::MutexLock lock(&mu_);
+  auto it = usage_.find(key);
+  return it == usage_.end() || it->second.window_start != window_start ? 0 : it->second.used;
+}
+
+uint64_t MemoryCounterStore::InFlight(uint64_t key) {
+  absl::MutexLock lock(&mu_);
+  auto it = in_flight_.find(key);
+  return it == in_flight_.end() ? 0 : it->second;
+}
+
+}  // namespace kars::policy

@@ -1,0 +1,249 @@
+// One decision: validate the request, collect matching rules through the indexes, combine
+// (deny > approve > allow/audit; nothing matched → deny), then egress guards, approvals, limits.
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/json_util.h"
+#include "libkars/policy/engine.h"
+
+namespace kars::policy {
+namespace {
+
+absl::Status Missing(absl::string_view field) {
+  return absl::InvalidArgumentError(absl::StrCat("request is missing required field '", field, "'"));
+}
+
+absl::Status Validate(const v1::Request& r, Kind* kind) {
+  if (!RequestKind(r, kind)) {
+    return absl::InvalidArgumentError(
+        "request names no kind: set one of inference, tool, mcp, egress, mesh, a2a");
+  }
+  if (r.principal().agent().empty()) return Missing("principal.agent");
+  switch (*kind) {
+    case Kind::kInference:
+      if (r.inference().model().empty()) return Missing("inference.model");
+      break;
+    case Kind::kTool:
+      if (r.tool().name().empty()) return Missing("tool.name");
+      break;
+    case Kind::kMcp:
+      if (r.mcp().server().empty()) return Missing("mcp.server");
+      if (r.mcp().tool().empty()) return Missing("mcp.tool");
+      break;
+    case Kind::kEgress:
+      if (r.egress().host().empty()) return Missing("egress.host");
+      if (r.egress().port() == 0 || r.egress().port() > 65535) {
+        return absl::InvalidArgumentError("request field 'egress.port' must be 1..65535");
+      }
+      break;
+    case Kind::kMesh:
+      if (r.mesh().direction() != "send" && r.mesh().direction() != "receive") {
+        return absl::InvalidArgumentError("request field 'mesh.direction' must be send or receive");
+      }
+      if (r.mesh().peer().empty()) return Missing("mesh.peer");
+      break;
+    case Kind::kA2a:
+      if (r.a2a().peer().empty()) return Missing("a2a.peer");
+      break;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status BuildEgressFacts(const v1::EgressRequest& e, EgressFacts* f) {
+  absl::string_view host = e.host();
+  if (!host.empty() && host.back() == '.') host.remove_suffix(1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.empty() || host.size() >= sizeof f->host_buf) {
+    return absl::InvalidArgumentError("request field 'egress.host' is empty or longer than 253");
+  }
+  for (size_t i = 0; i < host.size(); ++i) f->host_buf[i] = absl::ascii_tolower(host[i]);
+  f->host = absl::string_view(f->host_buf, host.size());
+  // Only something that starts like an address can be one; skip the parse for names.
+  const bool may_be_ip = absl::ascii_isdigit(f->host[0]) || f->host.find(':') != absl::string_view::npos;
+  if (may_be_ip && ParseIp(f->host, &f->addrs[0])) {
+    f->host_is_ip = true;
+    f->addr_count = 1;
+    return absl::OkStatus();
+  }
+  if (static_cast<size_t>(e.resolved_ips_size()) > EgressFacts::kMaxAddrs) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("request field 'egress.resolvedIps' has more than ", EgressFacts::kMaxAddrs,
+                     " addresses"));
+  }
+  for (const auto& ip : e.resolved_ips()) {
+    if (!ParseIp(ip, &f->addrs[f->addr_count])) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("request field 'egress.resolvedIps' holds '", ip, "', not an IP address"));
+    }
+    ++f->addr_count;
+  }
+  return absl::OkStatus();
+}
+
+struct Accumulator {
+  const PolicySet& set;
+  const v1::Request& request;
+  const EgressFacts* egress;
+  Decision* out;
+  bool any[4] = {};
+  bool egress_cidr_allow = false;  // an allow/audit rule admitted the destination by CIDR
+
+  void operator()(uint32_t index) {
+    for (uint32_t i = 0; i < out->rule_count; ++i) {
+      if (out->rules[i] == index) return;  // indexes may yield a rule twice
+    }
+    const Rule& rule = set.rules[index];
+    if (!rule.Matches(request, egress, nullptr)) return;
+    any[static_cast<int>(rule.effect)] = true;
+    if (!rule.cidrs.empty() && (rule.effect == Effect::kAllow || rule.effect == Effect::kAudit)) {
+      egress_cidr_allow = true;
+    }
+    ++out->matched_total;
+    if (out->rule_count < Decision::kMaxRules) out->rules[out->rule_count++] = index;
+  }
+};
+
+// Egress guards that apply after the rules allowed: blocklist, risky TLDs, and destinations a
+// name must not reach (internal addresses, bare IPs) unless a rule allowed them by CIDR.
+const char* EgressGuard(const PolicySet& set, const EgressFacts& f, bool cidr_allowed) {
+  if (!f.host_is_ip) {
+    if (DomainOrParentIn(set.blocklist, f.host)) return "egress.blocklist";
+    if (!set.risky_tlds.empty()) {
+      size_t dot = f.host.rfind('.');
+      absl::string_view tld = dot == absl::string_view::npos ? f.host : f.host.substr(dot + 1);
+      if (set.risky_tlds.contains(tld)) return "egress.risky_tld";
+    }
+    if (f.addr_count == 0) return "egress.unresolved";
+  }
+  if (cidr_allowed) return nullptr;
+  if (f.host_is_ip) return "egress.bare_ip";
+  for (size_t i = 0; i < f.addr_count; ++i) {
+    if (IsInternalAddress(f.addrs[i])) return "egress.internal_address";
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+void Engine::ApplyApproval(const v1::Request& request, Decision* out) {
+  const std::string digest = RequestDigest(request);
+  if (digest.empty()) {
+    out->effect = Effect::kDeny;
+    out->reason = "approval.unavailable";
+    return;
+  }
+  if (!request.approval_ticket().empty()) {
+    switch (approvals_.Consume(request.approval_ticket(), digest)) {
+      case ApprovalQueue::Use::kGranted:
+        out->effect = Effect::kAllow;
+        out->reason = "approval.granted";
+        return;
+      case ApprovalQueue::Use::kPending:
+        out->ticket = request.approval_ticket();
+        out->reason = "approval.pending";
+        return;
+      case ApprovalQueue::Use::kDenied: out->reason = "approval.denied"; break;
+      case ApprovalQueue::Use::kExpired: out->reason = "approval.expired"; break;
+      case ApprovalQueue::Use::kUsed: out->reason = "approval.used"; break;
+      case ApprovalQueue::Use::kMismatch: out->reason = "approval.mismatch"; break;
+      case ApprovalQueue::Use::kUnknown: out->reason = "approval.unknown"; break;
+    }
+    out->effect = Effect::kDeny;
+    return;
+  }
+  std::string summary;
+  google::protobuf::util::JsonPrintOptions options;
+  (void)google::protobuf::util::MessageToJsonString(request, &summary, options);
+  out->ticket = approvals_.Open(digest, summary);
+  if (out->ticket.empty()) {
+    out->effect = Effect::kDeny;
+    out->reason = "approval.unavailable";
+    return;
+  }
+  out->reason = "approval.required";
+}
+
+absl::Status Engine::Decide(const v1::Request& request, bool explain, Decision* out) {
+  out->effect = Effect::kDeny;
+  out->reason = "default.deny";
+  out->rule_count = 0;
+  out->matched_total = 0;
+  out->ticket.clear();
+  out->reservation = 0;
+  out->retry_after_ms = 0;
+  out->explanation.clear();
+  Kind kind;
+  absl::Status status = Validate(request, &kind);
+  if (!status.ok()) {
+    out->reason = "request.invalid";
+    return status;
+  }
+  EgressFacts facts;
+  if (kind == Kind::kEgress) {
+    status = BuildEgressFacts(request.egress(), &facts);
+    if (!status.ok()) {
+      out->reason = "request.invalid";
+      return status;
+    }
+  }
+  ExpireReservations();
+  {
+    absl::ReaderMutexLock lock(&set_mu_);
+    out->set = set_;
+  }
+  const PolicySet& set = *out->set;
+  Accumulator acc{set, request, kind == Kind::kEgress ? &facts : nullptr, out};
+  if (kind == Kind::kEgress) {
+    set.egress_hosts.ForEach(facts.host, acc);
+    for (size_t i = 0; i < facts.addr_count; ++i) set.egress_cidrs.ForEach(facts.addrs[i], acc);
+    for (uint32_t r : set.egress_any) acc(r);
+  } else {
+    set.names[static_cast<int>(kind)].ForEach(PrimaryValue(request, kind), acc);
+  }
+  // Rule order never matters: the recorded ids are reported sorted by rule id.
+  std::sort(out->rules, out->rules + out->rule_count, [&set](uint32_t a, uint32_t b) {
+    return set.rules[a].id < set.rules[b].id;
+  });
+
+  if (acc.any[static_cast<int>(Effect::kDeny)]) {
+    out->reason = "rule.deny";
+  } else if (acc.any[static_cast<int>(Effect::kApprove)]) {
+    out->effect = Effect::kApprove;
+    ApplyApproval(request, out);
+  } else if (acc.any[static_cast<int>(Effect::kAudit)]) {
+    out->effect = Effect::kAudit;
+    out->reason = "rule.audit";
+  } else if (acc.any[static_cast<int>(Effect::kAllow)]) {
+    out->effect = Effect::kAllow;
+    out->reason = "rule.allow";
+  }
+  if (kind == Kind::kEgress && (out->effect == Effect::kAllow || out->effect == Effect::kAudit)) {
+    if (const char* guard = EgressGuard(set, facts, acc.egress_cidr_allow); guard != nullptr) {
+      out->effect = Effect::kDeny;
+      out->reason = guard;
+    }
+  }
+  if (out->effect == Effect::kAllow || out->effect == Effect::kAudit) {
+    ApplyLimits(set, request, kind, out);
+  }
+  if (explain) {
+    absl::StrAppend(&out->explanation, "policy set ", set.digest_hex.substr(0, 16), " (",
+                    set.rules.size(), " rules): ", KindName(kind), " request, ",
+                    out->matched_total, " rule(s) matched\n");
+    for (uint32_t i = 0; i < out->rule_count; ++i) {
+      set.rules[out->rules[i]].Matches(request, kind == Kind::kEgress ? &facts : nullptr,
+                                       &out->explanation);
+    }
+    if (out->matched_total > out->rule_count) {
+      absl::StrAppend(&out->explanation, "(", out->matched_total - out->rule_count,
+                      " more not listed)\n");
+    }
+    absl::StrAppend(&out->explanation, "combination: deny > approve > audit > allow; "
+                    "nothing matched → deny\n", "decision: ", EffectName(out->effect),
+                    " (", out->reason, ")\n");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace kars::policy

@@ -1,0 +1,94 @@
+// A compiled rule and the request facts it is matched against. Immutable after compilation;
+// Matches() never allocates unless an explanation is asked for.
+#ifndef KARS_POLICY_RULE_H_
+#define KARS_POLICY_RULE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "google/protobuf/struct.pb.h"
+#include "kars/v1/policy.pb.h"
+#include "libkars/policy/patterns.h"
+#include "re2/re2.h"
+
+namespace kars::policy {
+
+enum class Kind : uint8_t { kInference = 0, kTool, kMcp, kEgress, kMesh, kA2a };
+inline constexpr int kKindCount = 6;
+const char* KindName(Kind kind);
+bool ParseKind(absl::string_view name, Kind* out);
+
+// Values match the C ABI's kars_policy_effect.
+enum class Effect : uint8_t { kDeny = 0, kAllow = 1, kApprove = 2, kAudit = 3 };
+const char* EffectName(Effect effect);
+bool ParseEffect(absl::string_view name, Effect* out);
+
+// The kind of a request, or false when none of the kind fields is set.
+bool RequestKind(const v1::Request& request, Kind* out);
+
+// Facts of an egress request derived once per decision: the normalised host and the destination
+// addresses (the host itself when it is an IP literal, else the resolved addresses).
+struct EgressFacts {
+  static constexpr size_t kMaxAddrs = 16;
+  char host_buf[254];
+  absl::string_view host;
+  bool host_is_ip = false;
+  IpAddr addrs[kMaxAddrs];
+  size_t addr_count = 0;
+};
+
+struct PrincipalMatcher {
+  NameMatcher agents, sandboxes, namespaces;
+  std::vector<std::pair<std::string, std::string>> labels;
+  bool Matches(const v1::Principal& p) const;
+};
+
+class ArgMatcher {
+ public:
+  // Compiles one condition; the error names what is wrong (without position). *bad_regex tells
+  // a regex RE2 rejects apart from a malformed condition.
+  absl::Status Compile(const v1::ArgCondition& condition, bool* bad_regex);
+  bool Matches(const google::protobuf::Value& root) const;
+  const std::string& pointer() const { return pointer_; }
+
+ private:
+  std::string pointer_;
+  std::vector<std::string> tokens_;  // decoded JSON pointer reference tokens
+  std::vector<google::protobuf::Value> values_;  // equals (one) or one_of
+  std::unique_ptr<RE2> regex_;
+  bool has_min_ = false, has_max_ = false;
+  double min_ = 0, max_ = 0;
+};
+
+struct Rule {
+  std::string id;
+  std::string document;
+  Effect effect = Effect::kDeny;
+  Kind kind = Kind::kTool;
+  PrincipalMatcher principal;
+  // The kind's name fields, in the order of its match message: inference (providers, models,
+  // operations), tool (names), mcp (servers, tools), mesh (directions, peers, groups),
+  // a2a (peers, methods), egress (schemes, methods, paths).
+  NameMatcher names[3];
+  std::vector<ArgMatcher> args;
+  HostMatcher hosts;
+  CidrMatcher cidrs;
+  PortMatcher ports;
+
+  // The field the index keys this rule on (models, tool names, servers, peers).
+  const NameMatcher& primary() const;
+  bool Matches(const v1::Request& request, const EgressFacts* egress, std::string* why) const;
+};
+
+// Index of the primary name field in Rule::names for each non-egress kind.
+int PrimaryField(Kind kind);
+// The request's value of the primary field.
+absl::string_view PrimaryValue(const v1::Request& request, Kind kind);
+
+}  // namespace kars::policy
+
+#endif  // KARS_POLICY_RULE_H_

@@ -1,0 +1,68 @@
+#include "libkars/policy/rule_index.h"
+
+#include <algorithm>
+#include <map>
+#include <utility>
+
+#include "absl/container/flat_hash_set.h"
+
+namespace kars::policy {
+
+void NameIndex::Add(const NameMatcher& names, uint32_t rule) {
+  if (names.empty()) {
+    any_.push_back(rule);
+    return;
+  }
+  for (const auto& e : names.exact()) exact_[e].push_back(rule);
+  for (const auto& p : names.prefixes()) {
+    if (p.empty()) {
+      any_.push_back(rule);  // `*`
+    } else {
+      prefix_[p].push_back(rule);
+      prefix_lengths_.push_back(p.size());
+    }
+  }
+}
+
+void NameIndex::Finish() {
+  std::sort(prefix_lengths_.begin(), prefix_lengths_.end());
+  prefix_lengths_.erase(std::unique(prefix_lengths_.begin(), prefix_lengths_.end()),
+                        prefix_lengths_.end());
+}
+
+void HostIndex::Add(const HostMatcher& hosts, uint32_t rule) {
+  for (const auto& e : hosts.exact()) exact_[e].push_back(rule);
+  for (const auto& s : hosts.suffix_domains()) suffix_[s].push_back(rule);
+}
+
+bool DomainOrParentIn(const absl::flat_hash_set<std::string>& domains, absl::string_view host) {
+  if (domains.empty()) return false;
+  for (absl::string_view h = host;;) {
+    if (domains.contains(h)) return true;
+    size_t dot = h.find('.');
+    if (dot == absl::string_view::npos) return false;
+    h = h.substr(dot + 1);
+  }
+}
+
+void CidrIndex::Add(const CidrMatcher& cidrs, uint32_t rule) {
+  for (const auto& c : cidrs.cidrs()) {
+    pending_.push_back({c.base.family, c.length, std::string(Key(c.base)), rule});
+  }
+}
+
+void CidrIndex::Finish() {
+  std::map<std::pair<uint8_t, int>, std::vector<const Pending*>> groups;
+  for (const auto& p : pending_) groups[{p.family, p.length}].push_back(&p);
+  levels_.clear();
+  levels_.reserve(groups.size());
+  for (auto it = groups.rbegin(); it != groups.rend(); ++it) {  // longest prefixes first
+    Level& level = levels_.emplace_back();
+    level.family = it->first.first;
+    level.length = it->first.second;
+    for (const Pending* p : it->second) level.rules[p->key].push_back(p->rule);
+  }
+  pending_.clear();
+}
+
+}  // namespace kars::policy
