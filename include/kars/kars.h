@@ -4,5 +4,6 @@
 #define KARS_KARS_H
 
 #include "kars/common.h"
+#include "kars/broker.h"
 
 #endif /* KARS_KARS_H */
