@@ -96,9 +96,13 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::FromConfig(absl::string_view tex
   if (!config.ok()) return config.status();
   auto broker = Create(config->settings);
   if (!broker.ok()) return broker.status();
+  // One index build for the whole config, not one per source.
+  (*broker)->bulk_loading_ = true;
   for (auto& spec : config->sources) {
     if (absl::Status s = (*broker)->AddSource(std::move(spec)); !s.ok()) return s;
   }
+  (*broker)->bulk_loading_ = false;
+  if (absl::Status s = (*broker)->RebuildIndex(); !s.ok()) return s;
   for (auto& grant : config->grants) {
     if (absl::Status s = (*broker)->AddGrant(std::move(grant)); !s.ok()) return s;
   }
@@ -119,6 +123,8 @@ absl::Status Broker::AddSource(SourceSpec spec) {
     }
     credentials_.emplace(spec.id, cred);
   }
+  // The source's own secrets (an OAuth client secret) are scanned for from the start.
+  if (absl::Status s = RebuildIndex(); !s.ok()) return s;
   if (eager) {
     auto token = cred->Get(absl::Now());
     if (!token.ok()) {
@@ -179,6 +185,7 @@ absl::Status Broker::RemoveGrant(const std::string& id) {
 }
 
 absl::Status Broker::RebuildIndex() {
+  if (bulk_loading_) return absl::OkStatus();
   absl::MutexLock rebuild(&rebuild_mu_);
   std::vector<std::shared_ptr<Credential>> creds;
   {
@@ -191,6 +198,9 @@ absl::Status Broker::RebuildIndex() {
     c->HeldValues(&current, &previous);
     if (current != nullptr) held.push_back({c->id(), current});
     if (previous != nullptr) held.push_back({c->id(), previous});
+    for (auto& [name, secret] : c->AuxiliarySecrets()) {
+      if (secret != nullptr) held.push_back({absl::StrCat(c->id(), "/", name), secret});
+    }
   }
   auto index = LeakIndex::Build(held);
   if (!index.ok()) return index.status();

@@ -135,6 +135,7 @@ class Broker {
   mutable absl::Mutex index_mu_;
   std::shared_ptr<const LeakIndex> index_ ABSL_GUARDED_BY(index_mu_);
 
+  std::atomic<bool> bulk_loading_{false};  // FromConfig: defer index builds to the end
   mutable std::atomic<std::uint64_t> injections_{0}, no_grant_{0}, unavailable_{0},
       exfiltration_{0}, invalid_{0}, exhausted_{0}, scans_{0}, scan_hits_{0}, revocations_{0},
       rebuilds_{0};

@@ -9,6 +9,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -49,6 +51,10 @@ class Credential {
   // Current and previous values (either may be null), for the leak index: a rotated-out value
   // can still be live at its issuer and must not leave either.
   void HeldValues(SecretPtr* current, SecretPtr* previous) const ABSL_LOCKS_EXCLUDED(mu_);
+  // The secrets the source itself holds (see Source::AuxiliarySecrets).
+  std::vector<std::pair<std::string, SecretPtr>> AuxiliarySecrets() const {
+    return source_->AuxiliarySecrets();
+  }
 
   CredentialInfo Info() const ABSL_LOCKS_EXCLUDED(mu_);
 

@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include "absl/strings/numbers.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/strings/str_cat.h"
 #include "libkars/base/secure_zero.h"
 #include "libkars/base/status.h"
@@ -13,12 +14,12 @@
 namespace kars::broker {
 namespace {
 
-absl::StatusOr<std::string> ReadSubjectToken(const std::string& path) {
+absl::StatusOr<SecretPtr> ReadSubjectToken(const std::string& path) {
   FileSourceOptions o;
   o.path = path;
   auto token = NewFileSource(o)->Fetch();
   if (!token.ok()) return token.status();
-  return std::string(token->value->Reveal());
+  return token->value;
 }
 
 bool SafeErrorCode(absl::string_view code) {
@@ -46,10 +47,13 @@ class OAuthSource final : public Source {
     if (exchange_) {
       auto subject = ReadSubjectToken(o_.subject_token_file);
       if (!subject.ok()) return Prefix(subject.status());
+      {
+        absl::MutexLock lock(&mu_);
+        subject_ = *subject;
+      }
       absl::StrAppend(&body, "grant_type=", FormEncode("urn:ietf:params:oauth:grant-type:token-exchange"),
-                      "&subject_token=", FormEncode(*subject),
+                      "&subject_token=", FormEncode((*subject)->Reveal()),
                       "&subject_token_type=", FormEncode(o_.subject_token_type));
-      SecureZero(*subject);
       if (!o_.requested_token_type.empty()) {
         absl::StrAppend(&body, "&requested_token_type=", FormEncode(o_.requested_token_type));
       }
@@ -89,6 +93,14 @@ class OAuthSource final : public Source {
     return token;
   }
 
+  std::vector<std::pair<std::string, SecretPtr>> AuxiliarySecrets() const override {
+    std::vector<std::pair<std::string, SecretPtr>> out;
+    if (o_.client_secret != nullptr) out.emplace_back("client_secret", o_.client_secret);
+    absl::MutexLock lock(&mu_);
+    if (subject_ != nullptr) out.emplace_back("subject_token", subject_);
+    return out;
+  }
+
  private:
   absl::Status Prefix(const absl::Status& s) const {
     return MakeStatus(ToCStatus(s), absl::StrCat(kind(), " source: ", s.message()));
@@ -97,6 +109,8 @@ class OAuthSource final : public Source {
   OAuthOptions o_;
   HttpsUrl url_;
   bool exchange_;
+  mutable absl::Mutex mu_;
+  SecretPtr subject_ ABSL_GUARDED_BY(mu_);  // the last workload token exchanged
 };
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -31,6 +32,10 @@ class Source {
   virtual bool Stale() { return false; }
   // Whether the source is cheap and local enough to read when it is added.
   virtual bool FetchEagerly() const { return false; }
+  // Other secrets the source holds to do its work (an OAuth client secret, the last workload
+  // token it exchanged), named e.g. "client_secret": they are scanned for and redacted too.
+  // Safe to call concurrently with Fetch.
+  virtual std::vector<std::pair<std::string, SecretPtr>> AuxiliarySecrets() const { return {}; }
 };
 
 struct FileSourceOptions {
