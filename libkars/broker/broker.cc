@@ -287,7 +287,7 @@ absl::StatusOr<Injection> Broker::Inject(absl::string_view principal, absl::stri
 
   std::shared_ptr<const GrantTable> table;
   std::vector<std::shared_ptr<Credential>> creds;
-  const Grant* grant = nullptr;
+  std::shared_ptr<const Grant> grant;
   {
     absl::ReaderMutexLock lock(&mu_);
     table = grants_;
@@ -323,9 +323,7 @@ absl::StatusOr<Injection> Broker::Inject(absl::string_view principal, absl::stri
 
   Injection inj;
   inj.grant_id = grant->id;
-  inj.credential_id = grant->kind == InjectionKind::kBasic
-                          ? absl::StrCat(grant->username_credential, "+", grant->password_credential)
-                          : grant->credential;
+  inj.credential_id = CredentialLabel(*grant);
   for (const Header& h : headers) {
     const bool ours = grant->kind != InjectionKind::kQuery && HeaderNameEquals(h.first, grant->header);
     bool passed = false;
@@ -352,32 +350,29 @@ absl::StatusOr<Injection> Broker::Inject(absl::string_view principal, absl::stri
     }
   }
 
-  Lease lease;
-  lease.credential = inj.credential_id;
-  lease.grant = grant->id;
-  lease.principal = std::string(principal);
-  lease.destination = DestinationString(*dest);
-  lease.issued = now;
-  lease.ttl = grant->lease_ttl;
+  absl::Duration ttl = grant->lease_ttl;
   for (const Token& t : tokens) {
-    if (t.expires_at && *t.expires_at - now < lease.ttl) lease.ttl = *t.expires_at - now;
+    if (t.expires_at && *t.expires_at - now < ttl) ttl = *t.expires_at - now;
   }
-  if (absl::Status s = leases_.Issue(lease); !s.ok()) {
-    return Deny(DenyReason::kLeasesExhausted, std::string(s.message()), inj.credential_id, principal, url);
-  }
-  inj.lease_id = lease.id;
-  ++injections_;
+  std::string destination = DestinationString(*dest);
   bool has_sink;
   {
     absl::ReaderMutexLock lock(&mu_);
     has_sink = sink_ != nullptr;
   }
+  std::string event_destination = has_sink ? destination : std::string();
+  auto lease = leases_.Issue(grant, principal, std::move(destination), now, ttl);
+  if (!lease.ok()) {
+    return Deny(DenyReason::kLeasesExhausted, std::string(lease.status().message()), inj.credential_id,
+                principal, url);
+  }
+  inj.lease_id = *std::move(lease);
+  ++injections_;
   if (has_sink) {
-    Emit(absl::StrCat("{\"event\":\"inject\",\"lease\":", JsonString(lease.id), ",\"credential\":",
-                      JsonString(lease.credential), ",\"grant\":", JsonString(lease.grant),
-                      ",\"principal\":", JsonString(lease.principal), ",\"destination\":",
-                      JsonString(lease.destination), ",\"ttl_s\":",
-                      absl::ToInt64Seconds(lease.ttl), "}"));
+    Emit(absl::StrCat("{\"event\":\"inject\",\"lease\":", JsonString(inj.lease_id), ",\"credential\":",
+                      JsonString(inj.credential_id), ",\"grant\":", JsonString(grant->id),
+                      ",\"principal\":", JsonString(principal), ",\"destination\":",
+                      JsonString(event_destination), ",\"ttl_s\":", absl::ToInt64Seconds(ttl), "}"));
   }
   return inj;
 }

@@ -103,23 +103,30 @@ absl::Status ValidateGrant(const Grant& g) {
   return absl::OkStatus();
 }
 
-GrantTable::GrantTable(std::vector<Grant> grants) : grants_(std::move(grants)) {
-  std::sort(grants_.begin(), grants_.end(), [](const Grant& a, const Grant& b) {
+GrantTable::GrantTable(std::vector<Grant> grants) {
+  std::sort(grants.begin(), grants.end(), [](const Grant& a, const Grant& b) {
     const bool aw = absl::StartsWith(a.host, "*."), bw = absl::StartsWith(b.host, "*.");
     if (aw != bw) return !aw;
     if (a.path_prefix.size() != b.path_prefix.size()) return a.path_prefix.size() > b.path_prefix.size();
     return a.id < b.id;
   });
+  for (Grant& g : grants) grants_.push_back(std::make_shared<const Grant>(std::move(g)));
   for (std::size_t i = 0; i < grants_.size(); ++i) {
-    if (absl::StartsWith(grants_[i].host, "*.")) {
+    if (absl::StartsWith(grants_[i]->host, "*.")) {
       wildcard_.push_back(i);
     } else {
-      by_host_[absl::AsciiStrToLower(grants_[i].host)].push_back(i);
+      by_host_[absl::AsciiStrToLower(grants_[i]->host)].push_back(i);
     }
   }
 }
 
-const Grant* GrantTable::Match(absl::string_view principal, absl::string_view method,
+std::vector<Grant> GrantTable::grants() const {
+  std::vector<Grant> out;
+  for (const auto& g : grants_) out.push_back(*g);
+  return out;
+}
+
+std::shared_ptr<const Grant> GrantTable::Match(absl::string_view principal, absl::string_view method,
                                const Destination& dest) const {
   auto matches = [&](const Grant& g) {
     const absl::string_view scheme =
@@ -139,13 +146,13 @@ const Grant* GrantTable::Match(absl::string_view principal, absl::string_view me
   };
   if (auto it = by_host_.find(dest.host); it != by_host_.end()) {
     for (std::size_t i : it->second) {
-      if (matches(grants_[i])) return &grants_[i];
+      if (matches(*grants_[i])) return grants_[i];
     }
   }
   for (std::size_t i : wildcard_) {
-    absl::string_view suffix = absl::string_view(grants_[i].host).substr(1);  // ".example.com"
-    if (dest.host.size() > suffix.size() && absl::EndsWith(dest.host, suffix) && matches(grants_[i])) {
-      return &grants_[i];
+    absl::string_view suffix = absl::string_view(grants_[i]->host).substr(1);  // ".example.com"
+    if (dest.host.size() > suffix.size() && absl::EndsWith(dest.host, suffix) && matches(*grants_[i])) {
+      return grants_[i];
     }
   }
   return nullptr;

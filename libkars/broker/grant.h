@@ -54,14 +54,14 @@ class GrantTable {
   explicit GrantTable(std::vector<Grant> grants);
 
   // The most specific grant for this request: exact host over wildcard, then the longest path
-  // prefix, then grant id. nullptr when none.
-  const Grant* Match(absl::string_view principal, absl::string_view method,
-                     const Destination& dest) const;
+  // prefix, then grant id. nullptr when none. Shared so that leases can keep naming it.
+  std::shared_ptr<const Grant> Match(absl::string_view principal, absl::string_view method,
+                                     const Destination& dest) const;
 
-  const std::vector<Grant>& grants() const { return grants_; }
+  std::vector<Grant> grants() const;
 
  private:
-  std::vector<Grant> grants_;  // sorted by specificity
+  std::vector<std::shared_ptr<const Grant>> grants_;  // sorted by specificity
   absl::flat_hash_map<std::string, std::vector<std::size_t>> by_host_;
   std::vector<std::size_t> wildcard_;
 };

@@ -6,6 +6,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "libkars/base/status.h"
 
@@ -19,79 +20,111 @@ std::string RandomPrefix() {
     const int64_t t = absl::ToUnixNanos(absl::Now());
     for (int i = 0; i < 8; ++i) bytes[i] = static_cast<unsigned char>(t >> (8 * i));
   }
-  return absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(bytes), sizeof bytes));
+  return absl::StrCat("lease-",
+                      absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(bytes), sizeof bytes)), "-");
 }
-
-bool Expired(const Lease& l, absl::Time now) { return now >= l.issued + l.ttl; }
 
 }  // namespace
 
+std::string CredentialLabel(const Grant& g) {
+  return g.kind == InjectionKind::kBasic ? absl::StrCat(g.username_credential, "+", g.password_credential)
+                                         : g.credential;
+}
+
 LeaseTable::LeaseTable(std::size_t max_leases) : max_(max_leases), prefix_(RandomPrefix()) {}
 
-absl::Status LeaseTable::Issue(Lease& lease) {
-  const std::uint64_t seq = next_.fetch_add(1, std::memory_order_relaxed);
-  lease.id = absl::StrCat("lease-", prefix_, "-", seq);
-  absl::MutexLock lock(&mu_);
-  // Expired leases go in batches, so the table's size follows the live leases, not the history.
-  if (leases_.size() >= max_ || seq % 4096 == 0) Prune(lease.issued);
-  if (leases_.size() >= max_) {
-    return MakeStatus(KARS_E_EXHAUSTED,
-                      absl::StrCat("lease table is full (", max_, " live leases)"));
+std::string LeaseTable::IdOf(std::uint64_t seq) const { return absl::StrCat(prefix_, seq); }
+
+bool LeaseTable::SeqOf(absl::string_view id, std::uint64_t* seq) const {
+  return absl::StartsWith(id, prefix_) && absl::SimpleAtoi(id.substr(prefix_.size()), seq);
+}
+
+void LeaseTable::ExpireFront(absl::Time now) {
+  while (!order_.empty() && order_.front().first <= now) {
+    records_.erase(order_.front().second);
+    order_.pop_front();
   }
-  leases_.emplace(lease.id, lease);
-  return absl::OkStatus();
 }
 
-void LeaseTable::Prune(absl::Time now) {
-  absl::erase_if(leases_, [&](const auto& kv) { return Expired(kv.second, now); });
+absl::StatusOr<std::string> LeaseTable::Issue(std::shared_ptr<const Grant> grant, absl::string_view principal,
+                                              std::string destination, absl::Time issued, absl::Duration ttl) {
+  std::uint64_t seq;
+  {
+    absl::MutexLock lock(&mu_);
+    ExpireFront(issued);
+    if (records_.size() >= max_) {
+      // The queue's front may be a long lease hiding expired short ones: look at all once.
+      absl::erase_if(records_, [&](const auto& kv) { return kv.second.expires <= issued; });
+      if (records_.size() >= max_) {
+        return MakeStatus(KARS_E_EXHAUSTED, absl::StrCat("lease table is full (", max_, " live leases)"));
+      }
+    }
+    seq = next_++;
+    const absl::Time expires = issued + ttl;
+    records_.emplace(seq, Record{std::move(grant), std::string(principal), std::move(destination), issued,
+                                 expires, false});
+    order_.emplace_back(expires, seq);
+  }
+  return IdOf(seq);
 }
 
-absl::Status LeaseTable::Check(const std::string& id, absl::Time now) const {
+absl::Status LeaseTable::Check(absl::string_view id, absl::Time now) const {
+  std::uint64_t seq = 0;
   absl::MutexLock lock(&mu_);
-  auto it = leases_.find(id);
-  if (it == leases_.end()) return MakeStatus(KARS_E_NOT_FOUND, absl::StrCat("no lease ", id));
+  auto it = SeqOf(id, &seq) ? records_.find(seq) : records_.end();
+  if (it == records_.end()) return MakeStatus(KARS_E_NOT_FOUND, absl::StrCat("no lease ", id));
   if (it->second.revoked) return MakeStatus(KARS_E_DENIED, absl::StrCat("lease ", id, " is revoked"));
-  if (Expired(it->second, now)) return MakeStatus(KARS_E_DENIED, absl::StrCat("lease ", id, " expired"));
+  if (now >= it->second.expires) return MakeStatus(KARS_E_DENIED, absl::StrCat("lease ", id, " expired"));
   return absl::OkStatus();
 }
 
 std::size_t LeaseTable::Revoke(RevokeBy by, const std::string& key) {
+  const absl::Time now = absl::Now();
   absl::MutexLock lock(&mu_);
   std::size_t n = 0;
-  auto revoke = [&](Lease& l) {
-    if (!l.revoked) {
-      l.revoked = true;
+  auto revoke = [&](Record& r) {
+    if (!r.revoked && now < r.expires) {
+      r.revoked = true;
       ++n;
     }
   };
   if (by == RevokeBy::kLease) {
-    auto it = leases_.find(key);
-    if (it != leases_.end()) revoke(it->second);
+    std::uint64_t seq = 0;
+    if (SeqOf(key, &seq)) {
+      auto it = records_.find(seq);
+      if (it != records_.end()) revoke(it->second);
+    }
     return n;
   }
-  for (auto& [id, l] : leases_) {
+  for (auto& [seq, r] : records_) {
     bool hit = false;
     switch (by) {
-      case RevokeBy::kCredential:
-        hit = l.credential == key || absl::StartsWith(l.credential, absl::StrCat(key, "+")) ||
-              absl::EndsWith(l.credential, absl::StrCat("+", key));
+      case RevokeBy::kCredential: {
+        const auto creds = r.grant->Credentials();
+        hit = std::find(creds.begin(), creds.end(), key) != creds.end();
         break;
-      case RevokeBy::kGrant: hit = l.grant == key; break;
-      case RevokeBy::kPrincipal: hit = l.principal == key; break;
+      }
+      case RevokeBy::kGrant: hit = r.grant->id == key; break;
+      case RevokeBy::kPrincipal: hit = r.principal == key; break;
       case RevokeBy::kLease: break;
     }
-    if (hit) revoke(l);
+    if (hit) revoke(r);
   }
   return n;
 }
 
 std::vector<Lease> LeaseTable::List(absl::Time now) const {
   absl::MutexLock lock(&mu_);
-  std::vector<Lease> out;
-  for (const auto& [id, l] : leases_) {
-    if (!Expired(l, now)) out.push_back(l);
+  std::vector<std::pair<std::uint64_t, const Record*>> live;
+  for (const auto& [seq, r] : records_) {
+    if (now < r.expires) live.emplace_back(seq, &r);
   }
-  std::sort(out.begin(), out.end(), [](const Lease& a, const Lease& b) { return a.issued < b.issued; });
+  std::sort(live.begin(), live.end());
+  std::vector<Lease> out;
+  for (const auto& [seq, r] : live) {
+    out.push_back(Lease{IdOf(seq), CredentialLabel(*r->grant), r->grant->id, r->principal, r->destination,
+                        r->issued, r->expires - r->issued, r->revoked});
+  }
   return out;
 }
 
