@@ -6,5 +6,6 @@
 #include "kars/common.h"
 #include "kars/audit.h"
 #include "kars/policy.h"
+#include "kars/broker.h"
 
 #endif /* KARS_KARS_H */

@@ -1,0 +1,152 @@
+// Broker: the credential broker's one entry point. Holds credentials (sources behind caches),
+// grants and leases; injects credentials into requests the agent makes, scans outgoing requests
+// for held secrets in every encoding, and creates redactors for responses.
+// Thread-safety: thread-safe. Reads (Inject, ScanOutbound, NewRedactor) take snapshots of the
+// grant table and leak index, which changes replace whole (copy-on-write).
+#ifndef KARS_BROKER_BROKER_H_
+#define KARS_BROKER_BROKER_H_
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "libkars/broker/config.h"
+#include "libkars/broker/credential.h"
+#include "libkars/broker/grant.h"
+#include "libkars/broker/leak_index.h"
+#include "libkars/broker/lease.h"
+#include "libkars/broker/redactor.h"
+#include "libkars/broker/request.h"
+
+namespace kars::broker {
+
+// Why a request was refused. The names are part of the C ABI (kars_broker_injection_reason).
+enum class DenyReason {
+  kNone,
+  kNoGrant,                 // "no_grant"
+  kCredentialUnavailable,   // "credential_unavailable"
+  kCredentialExfiltration,  // "credential_exfiltration"
+  kInvalidRequest,          // "invalid_request"
+  kLeasesExhausted,         // "leases_exhausted"
+};
+const char* DenyReasonName(DenyReason r);
+
+// The outcome of Inject. Header values and the query hold secrets: wiped on destruction.
+struct Injection {
+  Injection() = default;
+  Injection(Injection&&) = default;
+  Injection& operator=(Injection&&) = default;
+  ~Injection();
+
+  bool allowed() const { return reason == DenyReason::kNone; }
+  DenyReason reason = DenyReason::kNone;
+  std::string message;        // why, for the agent and logs; never a value
+  std::string credential_id;  // the credential injected, or the one an exfiltration hit
+  std::string grant_id;
+  std::string lease_id;
+  std::vector<Header> set_headers;         // to set (replacing any of the same name)
+  std::vector<std::string> remove_headers;  // to remove, as the request spelled them
+  std::string query;                       // "name=value" to append to the query, if any
+};
+
+struct ScanVerdict {
+  bool clean = true;
+  std::string credential_id;  // held credential id, or "pattern:<name>" for the second layer
+  std::string location;       // "url", "header:<name>" or "body"
+  std::string encoding;       // the form that matched (raw, base64, ...); "" for patterns
+};
+
+struct BrokerMetrics {
+  std::uint64_t injections = 0;
+  std::uint64_t denials_no_grant = 0;
+  std::uint64_t denials_unavailable = 0;
+  std::uint64_t denials_exfiltration = 0;
+  std::uint64_t denials_invalid = 0;
+  std::uint64_t denials_exhausted = 0;
+  std::uint64_t scans = 0;
+  std::uint64_t scan_hits = 0;
+  std::uint64_t revocations = 0;
+  std::uint64_t index_rebuilds = 0;
+};
+
+class Broker {
+ public:
+  static absl::StatusOr<std::unique_ptr<Broker>> Create(BrokerSettings settings);
+  // From config text (YAML or JSON); every source and grant is added or none is.
+  static absl::StatusOr<std::unique_ptr<Broker>> FromConfig(absl::string_view text);
+  ~Broker();
+
+  // KARS_E_EXISTS for a duplicate id. Local sources (file, env) are read now; a read failure
+  // does not fail the call: the credential stays unavailable and requests using it are denied.
+  absl::Status AddSource(SourceSpec spec) ABSL_LOCKS_EXCLUDED(mu_);
+  // KARS_E_NOT_FOUND if absent, KARS_E_PRECONDITION while a grant uses it.
+  absl::Status RemoveSource(const std::string& id) ABSL_LOCKS_EXCLUDED(mu_);
+  // KARS_E_EXISTS for a duplicate id, KARS_E_NOT_FOUND for a credential that is not configured.
+  absl::Status AddGrant(Grant grant) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status RemoveGrant(const std::string& id) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Denials are an Injection with a reason, not an error; errors are internal failures only.
+  absl::StatusOr<Injection> Inject(absl::string_view principal, absl::string_view method,
+                                   absl::string_view url, const std::vector<Header>& headers);
+
+  absl::StatusOr<ScanVerdict> ScanOutbound(absl::string_view url, const std::vector<Header>& headers,
+                                           absl::string_view body);
+
+  std::unique_ptr<Redactor> NewRedactor() const;
+
+  std::size_t Revoke(RevokeBy by, const std::string& key);
+  absl::Status CheckLease(const std::string& id) const { return leases_.Check(id, absl::Now()); }
+  std::vector<Lease> ListLeases() const { return leases_.List(absl::Now()); }
+  std::vector<CredentialInfo> ListCredentials() const ABSL_LOCKS_EXCLUDED(mu_);
+  std::vector<Grant> ListGrants() const ABSL_LOCKS_EXCLUDED(mu_);
+  BrokerMetrics Metrics() const;
+
+  // Receives one JSON object per event (injection, denial, source failure, revocation), on the
+  // thread that caused it, with no broker lock held. Events never carry values.
+  void SetEventSink(std::function<void(const std::string&)> sink) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Replaces any held value (in any form) in `text`: the last line of defence for messages.
+  std::string Sanitize(absl::string_view text) const;
+
+  std::shared_ptr<const LeakIndex> leak_index() const ABSL_LOCKS_EXCLUDED(index_mu_);
+
+ private:
+  explicit Broker(BrokerSettings settings);
+  absl::Status RebuildIndex() ABSL_LOCKS_EXCLUDED(mu_, rebuild_mu_);
+  void Emit(std::string json) const;
+  Injection Deny(DenyReason r, std::string message, std::string credential,
+                 absl::string_view principal, absl::string_view url);
+
+  const BrokerSettings settings_;
+  LeaseTable leases_;
+
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::shared_ptr<Credential>> credentials_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<const GrantTable> grants_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<const std::function<void(const std::string&)>> sink_ ABSL_GUARDED_BY(mu_);
+
+  absl::Mutex rebuild_mu_ ABSL_ACQUIRED_BEFORE(mu_);  // one rebuild at a time
+  mutable absl::Mutex index_mu_;
+  std::shared_ptr<const LeakIndex> index_ ABSL_GUARDED_BY(index_mu_);
+
+  std::atomic<bool> bulk_loading_{false};  // FromConfig: defer index builds to the end
+  mutable std::atomic<std::uint64_t> injections_{0}, no_grant_{0}, unavailable_{0},
+      exfiltration_{0}, invalid_{0}, exhausted_{0}, scans_{0}, scan_hits_{0}, revocations_{0},
+      rebuilds_{0};
+};
+
+// JSON renderings for the C ABI and events: metadata only.
+std::string LeasesJson(const std::vector<Lease>& leases);
+std::string CredentialsJson(const std::vector<CredentialInfo>& creds);
+std::string MetricsJson(const BrokerMetrics& m);
+std::string JsonString(absl::string_view s);
+
+}  // namespace kars::broker
+
+#endif  // KARS_BROKER_BROKER_H_

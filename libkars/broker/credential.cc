@@ -1,0 +1,103 @@
+#include "libkars/broker/credential.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "libkars/base/status.h"
+
+namespace kars::broker {
+
+Credential::Credential(std::string id, std::unique_ptr<Source> source, CredentialOptions options)
+    : id_(std::move(id)), source_(std::move(source)), options_(options) {}
+
+bool Credential::Valid(absl::Time now) const {
+  return token_.has_value() && (!token_->expires_at || now < *token_->expires_at);
+}
+
+bool Credential::Fresh(absl::Time now) const {
+  if (!token_.has_value()) return false;
+  if (!token_->expires_at) return true;
+  // Refresh ahead by refresh_ahead, but never in the first half of a short lifetime, so a token
+  // that lives less than refresh_ahead is not fetched on every call.
+  const absl::Duration lifetime = *token_->expires_at - fetched_at_;
+  const absl::Duration ahead = std::min(options_.refresh_ahead, lifetime / 2);
+  return now < *token_->expires_at - ahead;
+}
+
+absl::StatusOr<Token> Credential::Get(absl::Time now) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (refreshing_) {
+      if (Valid(now)) return *token_;  // someone is refreshing; the current value still serves
+      const std::uint64_t awaited = flight_ + 1;
+      mu_.Await(absl::Condition(this, &Credential::NotRefreshing));
+      if (Valid(now)) return *token_;
+      if (flight_ >= awaited && !last_status_.ok()) return last_status_;
+      // The flight we waited for ended without a usable value and no error (cannot happen), or a
+      // newer state: fall through and fetch ourselves.
+    }
+    if (token_.has_value() && Fresh(now) && !source_->Stale()) return *token_;
+    refreshing_ = true;
+  }
+
+  absl::StatusOr<Token> fetched = source_->Fetch();
+  if (fetched.ok() && fetched->expires_at && *fetched->expires_at <= now) {
+    fetched = MakeStatus(KARS_E_UNAVAILABLE, absl::StrCat(source_->kind(),
+                                                          " source returned an expired value"));
+  }
+
+  bool changed = false;
+  absl::StatusOr<Token> result;
+  {
+    absl::MutexLock lock(&mu_);
+    refreshing_ = false;
+    ++flight_;
+    if (fetched.ok()) {
+      ++ok_;
+      last_status_ = absl::OkStatus();
+      changed = !token_.has_value() || !token_->value->Equals(*fetched->value);
+      if (changed) {
+        if (token_.has_value()) previous_ = token_->value;
+        ++generation_;
+        token_ = *fetched;
+      } else {
+        token_->expires_at = fetched->expires_at;  // same value, new lifetime
+      }
+      fetched_at_ = now;
+      result = *token_;
+    } else {
+      ++failed_;
+      last_status_ = MakeStatus(ToCStatus(fetched.status()),
+                                absl::StrCat("credential ", id_, ": ", fetched.status().message()));
+      if (Valid(now)) {
+        result = *token_;  // keep serving; the failure shows in Info()
+      } else {
+        result = last_status_;
+      }
+    }
+  }
+  if (changed && on_change_) on_change_();
+  return result;
+}
+
+void Credential::HeldValues(SecretPtr* current, SecretPtr* previous) const {
+  absl::MutexLock lock(&mu_);
+  *current = token_.has_value() ? token_->value : nullptr;
+  *previous = previous_;
+}
+
+CredentialInfo Credential::Info() const {
+  absl::MutexLock lock(&mu_);
+  CredentialInfo info;
+  info.id = id_;
+  info.kind = source_->kind();
+  info.available = Valid(absl::Now());
+  if (token_.has_value()) info.expires_at = token_->expires_at;
+  info.fetches_ok = ok_;
+  info.fetches_failed = failed_;
+  info.generation = generation_;
+  info.last_error = std::string(last_status_.message());
+  return info;
+}
+
+}  // namespace kars::broker

@@ -1,0 +1,90 @@
+// Credential: one source's value behind a cache. Refreshes ahead of expiry; concurrent callers
+// that need a refresh share one fetch (single flight); a failed refresh keeps serving a value
+// that is still valid and records the failure; an expired value is never returned.
+// Thread-safety: thread-safe.
+#ifndef KARS_BROKER_CREDENTIAL_H_
+#define KARS_BROKER_CREDENTIAL_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "libkars/broker/source.h"
+
+namespace kars::broker {
+
+struct CredentialOptions {
+  // Refresh when less than this much validity is left (and never later than 90% of the lifetime).
+  absl::Duration refresh_ahead = absl::Seconds(60);
+};
+
+struct CredentialInfo {
+  std::string id;
+  std::string kind;
+  bool available = false;
+  absl::optional<absl::Time> expires_at;
+  std::uint64_t fetches_ok = 0;
+  std::uint64_t fetches_failed = 0;
+  std::uint64_t generation = 0;  // bumps each time the value changes
+  std::string last_error;        // "" when the last fetch succeeded
+};
+
+class Credential {
+ public:
+  Credential(std::string id, std::unique_ptr<Source> source, CredentialOptions options);
+  Credential(const Credential&) = delete;
+  Credential& operator=(const Credential&) = delete;
+
+  const std::string& id() const { return id_; }
+
+  // A value valid at `now`, fetching if needed. Errors are KARS_E_UNAVAILABLE (or the source's
+  // code) with a message naming the credential and the cause.
+  absl::StatusOr<Token> Get(absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Current and previous values (either may be null), for the leak index: a rotated-out value
+  // can still be live at its issuer and must not leave either.
+  void HeldValues(SecretPtr* current, SecretPtr* previous) const ABSL_LOCKS_EXCLUDED(mu_);
+  // The secrets the source itself holds (see Source::AuxiliarySecrets).
+  std::vector<std::pair<std::string, SecretPtr>> AuxiliarySecrets() const {
+    return source_->AuxiliarySecrets();
+  }
+
+  CredentialInfo Info() const ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Called (without any lock held) after the value changed.
+  void set_on_change(std::function<void()> f) { on_change_ = std::move(f); }
+
+ private:
+  bool Fresh(absl::Time now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool Valid(absl::Time now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool NotRefreshing() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !refreshing_; }
+
+  const std::string id_;
+  const std::unique_ptr<Source> source_;
+  const CredentialOptions options_;
+  std::function<void()> on_change_;
+
+  mutable absl::Mutex mu_;
+  absl::optional<Token> token_ ABSL_GUARDED_BY(mu_);
+  absl::Time fetched_at_ ABSL_GUARDED_BY(mu_);
+  SecretPtr previous_ ABSL_GUARDED_BY(mu_);
+  // Only the thread that set refreshing_ calls into source_ (Fetch, Stale) while it is set;
+  // others call Stale() only under mu_ with refreshing_ clear.
+  bool refreshing_ ABSL_GUARDED_BY(mu_) = false;
+  std::uint64_t flight_ ABSL_GUARDED_BY(mu_) = 0;  // completed fetches
+  absl::Status last_status_ ABSL_GUARDED_BY(mu_);
+  std::uint64_t ok_ ABSL_GUARDED_BY(mu_) = 0;
+  std::uint64_t failed_ ABSL_GUARDED_BY(mu_) = 0;
+  std::uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace kars::broker
+
+#endif  // KARS_BROKER_CREDENTIAL_H_

@@ -1,0 +1,88 @@
+// Leases: every injection happens under one. A lease names what was handed out (credential,
+// grant, principal, destination) and for how long; revoking it tells the host to stop using the
+// injected request (kars_broker_lease_check) and is recorded. Values are never part of a lease.
+// Issuing is on the injection hot path: records are keyed by a sequence number, share their
+// grant, and expire from a queue in issue order, so the table never scans itself there.
+// Thread-safety: thread-safe.
+#ifndef KARS_BROKER_LEASE_H_
+#define KARS_BROKER_LEASE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "libkars/broker/grant.h"
+
+namespace kars::broker {
+
+// A lease as listed: metadata only.
+struct Lease {
+  std::string id;
+  std::string credential;  // for basic auth: "user-cred+pass-cred"
+  std::string grant;
+  std::string principal;
+  std::string destination;  // scheme://host:port/path
+  absl::Time issued;
+  absl::Duration ttl;
+  bool revoked = false;
+};
+
+enum class RevokeBy { kLease, kCredential, kGrant, kPrincipal };
+
+// "a" for header and query grants, "user+pass" for basic auth.
+std::string CredentialLabel(const Grant& g);
+
+class LeaseTable {
+ public:
+  explicit LeaseTable(std::size_t max_leases = 1000000);
+
+  // Records a new lease and returns its id. When the table holds max_leases live leases the
+  // call fails with KARS_E_EXHAUSTED (fail closed).
+  absl::StatusOr<std::string> Issue(std::shared_ptr<const Grant> grant, absl::string_view principal,
+                                    std::string destination, absl::Time issued, absl::Duration ttl)
+      ABSL_LOCKS_EXCLUDED(mu_);
+
+  // OK when the lease exists, is unexpired and unrevoked; KARS_E_DENIED when revoked or
+  // expired; KARS_E_NOT_FOUND when unknown.
+  absl::Status Check(absl::string_view id, absl::Time now) const ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Marks every matching live lease revoked; returns how many.
+  std::size_t Revoke(RevokeBy by, const std::string& key) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Live (unexpired) leases, revoked ones included with their flag, oldest first.
+  std::vector<Lease> List(absl::Time now) const ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  struct Record {
+    std::shared_ptr<const Grant> grant;
+    std::string principal;
+    std::string destination;
+    absl::Time issued;
+    absl::Time expires;
+    bool revoked = false;
+  };
+  std::string IdOf(std::uint64_t seq) const;
+  bool SeqOf(absl::string_view id, std::uint64_t* seq) const;
+  void ExpireFront(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const std::size_t max_;
+  const std::string prefix_;  // "lease-<random>-": ids from two brokers never collide
+  mutable absl::Mutex mu_;
+  std::uint64_t next_ ABSL_GUARDED_BY(mu_) = 1;
+  absl::flat_hash_map<std::uint64_t, Record> records_ ABSL_GUARDED_BY(mu_);
+  // (expiry, seq) in issue order; a long lease at the front delays dropping later short ones,
+  // which only holds memory for at most the longest lease_ttl.
+  std::deque<std::pair<absl::Time, std::uint64_t>> order_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace kars::broker
+
+#endif  // KARS_BROKER_LEASE_H_

@@ -1,0 +1,83 @@
+#include <openssl/evp.h>
+
+#include <type_traits>
+
+#include "gtest/gtest.h"
+#include "libkars/broker/encodings.h"
+#include "libkars/broker/secret.h"
+
+namespace kars::broker {
+namespace {
+
+std::string B64(const std::string& s) {
+  std::string out(4 * ((s.size() + 2) / 3) + 1, '\0');
+  out.resize(EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                             reinterpret_cast<const unsigned char*>(s.data()), s.size()));
+  return out;
+}
+
+TEST(Secret, HoldsValueAndComparesExactly) {
+  auto s = Secret::Create("hunter2-value");
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ((*s)->Reveal(), "hunter2-value");
+  EXPECT_TRUE((*s)->Equals("hunter2-value"));
+  EXPECT_FALSE((*s)->Equals("hunter2-valuf"));
+  EXPECT_FALSE((*s)->Equals("hunter2-valu"));
+  static_assert(!std::is_copy_constructible_v<Secret>);
+  static_assert(!std::is_copy_assignable_v<Secret>);
+}
+
+TEST(Secret, EmptyValueIsValid) {
+  auto s = Secret::Create("");
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ((*s)->size(), 0u);
+  EXPECT_TRUE((*s)->Equals(""));
+}
+
+// The core of the base64 form must appear in the encoding of the value embedded after any
+// number of other bytes and before any trailer: that is what makes mid-stream detection work.
+TEST(Encodings, Base64CoreAppearsAtEveryAlignment) {
+  const std::string value = "s3cr3t-Value_with/odd+chars";
+  for (int pre = 0; pre < 6; ++pre) {
+    for (int post = 0; post < 4; ++post) {
+      const std::string stream = std::string(pre, 'P') + value + std::string(post, 'Q');
+      const std::string enc = B64(stream);
+      std::string url = enc;
+      for (char& c : url) c = c == '+' ? '-' : c == '/' ? '_' : c;
+      EXPECT_NE(enc.find(Base64Core(value, pre % 3, false)), std::string::npos) << pre << "," << post;
+      EXPECT_NE(url.find(Base64Core(value, pre % 3, true)), std::string::npos) << pre << "," << post;
+    }
+  }
+}
+
+TEST(Encodings, Base64CoreDropsOnlyStraddlingCharacters) {
+  // 6 bytes at offset 0 encode to exactly 8 characters, all from the value.
+  EXPECT_EQ(Base64Core("abcdef", 0, false), B64("abcdef"));
+  // 3 bytes at offset 1: 32 bits → characters 2..5 are pure, and the 5th-6th straddle the end.
+  EXPECT_EQ(Base64Core("abc", 1, false).size(), 3u);
+}
+
+TEST(Encodings, HexPercentJson) {
+  EXPECT_EQ(HexEncode("\x01\xab", false), "01ab");
+  EXPECT_EQ(HexEncode("\x01\xab", true), "01AB");
+  EXPECT_EQ(PercentEncode("a b/c~", true), "a%20b%2Fc~");
+  EXPECT_EQ(PercentEncode("a/", false), "a%2f");
+  EXPECT_EQ(JsonEscape("q\"\\\n\x01"), "q\\\"\\\\\\n\\u0001");
+}
+
+TEST(Encodings, FormsAreDistinctAndLongEnough) {
+  auto forms = EncodedForms("ab", 6);
+  for (const auto& f : forms) EXPECT_GE(f.bytes.size(), 6u);
+  forms = EncodedForms("plain-token-123", 6);
+  for (std::size_t i = 0; i < forms.size(); ++i) {
+    for (std::size_t j = i + 1; j < forms.size(); ++j) EXPECT_NE(forms[i].bytes, forms[j].bytes);
+  }
+  // 15 bytes without '+' or '/' in their encoding: raw, base64 at 3 alignments (base64url is the
+  // same text), hex, HEX; percent and JSON forms equal the raw form.
+  EXPECT_EQ(forms.size(), 6u);
+  WipeForms(forms);
+  EXPECT_TRUE(forms.empty());
+}
+
+}  // namespace
+}  // namespace kars::broker
