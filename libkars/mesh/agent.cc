@@ -153,10 +153,18 @@ absl::StatusOr<std::string> Agent::Send(const std::string& peer, absl::string_vi
     env.set_ciphertext(std::move(sealed->ciphertext));
     env.set_expires_at_ms(expires_at_ms);
   }
-  // The network call runs without the state lock so receiving continues meanwhile.
-  auto dup = transport->Send(env);
-  if (!dup.ok()) return dup.status();
-  return env.message_id();
+  // The network call runs without the state lock so receiving continues meanwhile. A relay
+  // that is restarting is retried with the same envelope: the relay deduplicates by message id,
+  // so a send whose acknowledgement was lost is stored once, never twice.
+  absl::Time give_up = absl::Now() + options_.rpc_timeout;
+  for (;;) {
+    auto dup = transport->Send(env);
+    if (dup.ok()) return env.message_id();
+    if (ToCStatus(dup.status()) != KARS_E_UNAVAILABLE || absl::Now() >= give_up) {
+      return dup.status();
+    }
+    absl::SleepFor(absl::Milliseconds(100));
+  }
 }
 
 absl::Status Agent::AddEvent(const pb::AgentEvent& ev) {
