@@ -76,6 +76,12 @@ class Agent {
   // Signed-prekey rotation and one-time prekey top-up against the relay.
   absl::Status MaintainKeys();
 
+  // The transport in use (null before connecting); benchmarks drive the relay through it.
+  std::shared_ptr<Transport> transport() {
+    absl::MutexLock l(&mu_);
+    return transport_;
+  }
+
  private:
   Agent() = default;
   absl::Status Publish(uint32_t extra_prekeys) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -11,9 +11,14 @@ using kars::v1::mesh::Envelope;
 using kars::v1::mesh::Payload;
 
 size_t PaddedSize(size_t n) {
+  // 256, 384, 512, 768, 1024, 1536, ...: each step at most 1.5x, so padding costs at most half
+  // the message again, and a length reveals only which of ~2 buckets per doubling it fell in.
   size_t bucket = 256;
-  while (bucket < n) bucket *= 2;
-  return bucket;
+  for (;;) {
+    if (n <= bucket) return bucket;
+    if (n <= bucket + bucket / 2) return bucket + bucket / 2;
+    bucket *= 2;
+  }
 }
 
 std::string PadPayload(const Payload& payload) {

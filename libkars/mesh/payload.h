@@ -16,7 +16,8 @@ namespace kars::mesh {
 inline constexpr size_t kMessageIdSize = 16;
 inline constexpr size_t kMaxBodySize = 1024 * 1024 - 4096;  // fits the relay's 1 MiB default
 
-// The smallest bucket holding n bytes: 256 B, then each bucket twice the previous.
+// The smallest bucket holding n bytes: 256, 384, 512, 768, 1024, 1536, ... (powers of two and
+// one and a half times powers of two).
 size_t PaddedSize(size_t n);
 
 // Serializes the payload and pads it: payload bytes, one 0x80 byte, zeros up to the bucket.

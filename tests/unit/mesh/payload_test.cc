@@ -26,7 +26,10 @@ TEST(Payload, PadsToBucketsAndRoundTrips) {
   }
   // Lengths within a bucket are indistinguishable.
   EXPECT_EQ(PadPayload(MakePayload(10)).size(), PadPayload(MakePayload(200)).size());
-  EXPECT_EQ(PaddedSize(257), 512u);
+  EXPECT_EQ(PaddedSize(257), 384u);
+  EXPECT_EQ(PaddedSize(385), 512u);
+  EXPECT_EQ(PaddedSize(1050), 1536u);
+  EXPECT_EQ(PaddedSize(1537), 2048u);
 }
 
 TEST(Payload, MalformedPaddingIsTampered) {
