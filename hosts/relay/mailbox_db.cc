@@ -73,6 +73,8 @@ std::unique_ptr<MailboxDb> MailboxDb::Open(const std::string& data_dir, const Li
     db->counts_[r] = sqlite3_column_int64(counts.s, 1);
     db->last_seq_[r] = static_cast<uint64_t>(sqlite3_column_int64(counts.s, 2));
   }
+  Stmt reg(db->db_, "SELECT name FROM mailboxes WHERE keys IS NOT NULL");
+  while (reg && sqlite3_step(reg.s) == SQLITE_ROW) db->registered_.insert(reg.Col(0));
   db->writer_ = std::thread([d = db.get()] { d->WriterLoop(); });
   return db;
 }
@@ -102,12 +104,6 @@ grpc::Status MailboxDb::DbError(const char* what) {
                       std::string("relay database: ") + what + ": " + sqlite3_errmsg(db_));
 }
 
-bool MailboxDb::Registered(const std::string& mailbox) {
-  Stmt q(db_, "SELECT 1 FROM mailboxes WHERE name = ? AND keys IS NOT NULL");
-  q.Text(1, mailbox);
-  return sqlite3_step(q.s) == SQLITE_ROW;
-}
-
 grpc::Status MailboxDb::BindAuthKey(const std::string& mailbox, const std::string& auth_key) {
   std::lock_guard<std::mutex> l(mu_);
   Stmt q(db_, "SELECT auth_key FROM mailboxes WHERE name = ?");
@@ -132,6 +128,8 @@ grpc::Status MailboxDb::BindAuthKey(const std::string& mailbox, const std::strin
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
     return DbError("register mailbox");
   }
+  std::lock_guard<std::mutex> a(admit_mu_);
+  registered_.erase(mailbox);  // until it publishes keys again
   return grpc::Status::OK;
 }
 
@@ -167,6 +165,8 @@ grpc::Status MailboxDb::PublishKeys(const std::string& mailbox, const pb::Publis
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
     return st;
   }
+  std::lock_guard<std::mutex> a(admit_mu_);
+  registered_.insert(mailbox);
   return grpc::Status::OK;
 }
 
@@ -218,8 +218,8 @@ grpc::Status MailboxDb::Store(const pb::Envelope& envelope, bool* duplicate) {
                             std::to_string(limits_.max_message_bytes));
   }
   {
-    std::lock_guard<std::mutex> l(mu_);
-    if (!Registered(envelope.recipient())) {
+    std::lock_guard<std::mutex> l(admit_mu_);
+    if (!registered_.count(envelope.recipient())) {
       return grpc::Status(grpc::StatusCode::NOT_FOUND,
                           "no mailbox '" + envelope.recipient() + "'");
     }
@@ -241,7 +241,7 @@ grpc::Status MailboxDb::Store(const pb::Envelope& envelope, bool* duplicate) {
   {
     std::lock_guard<std::mutex> l(queue_mu_);
     if (stopping_) {
-      std::lock_guard<std::mutex> l2(mu_);
+      std::lock_guard<std::mutex> l2(admit_mu_);
       --counts_[envelope.recipient()];
       return grpc::Status(grpc::StatusCode::UNAVAILABLE, "relay is shutting down");
     }
@@ -250,7 +250,7 @@ grpc::Status MailboxDb::Store(const pb::Envelope& envelope, bool* duplicate) {
   queue_cv_.notify_one();
   auto [status, dup] = fut.get();
   if (!status.ok() || dup) {
-    std::lock_guard<std::mutex> l(mu_);
+    std::lock_guard<std::mutex> l(admit_mu_);
     --counts_[envelope.recipient()];
   }
   *duplicate = dup;
@@ -359,6 +359,7 @@ grpc::Status MailboxDb::Ack(const std::string& mailbox, const std::vector<uint64
   if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
     return DbError("ack commit");
   }
+  std::lock_guard<std::mutex> a(admit_mu_);
   counts_[mailbox] -= removed;
   return grpc::Status::OK;
 }
@@ -426,7 +427,10 @@ grpc::Status MailboxDb::ExpireDue(int64_t now_ms, int* expired) {
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
     return st;
   }
-  for (auto& [m, d] : delta) counts_[m] += d;
+  {
+    std::lock_guard<std::mutex> a(admit_mu_);
+    for (auto& [m, d] : delta) counts_[m] += d;
+  }
   *expired = static_cast<int>(due.size());
   if (!due.empty()) arrived_.notify_all();
   return grpc::Status::OK;

@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -79,14 +80,17 @@ class MailboxDb {
   bool Exec(const char* sql, std::string* error);
   grpc::Status DbError(const char* what);
   void WriterLoop();
-  bool Registered(const std::string& mailbox);  // requires mu_
 
   Limits limits_;
   sqlite3* db_ = nullptr;
-  std::mutex mu_;  // guards db_ and every map below
-  std::map<std::string, int64_t> counts_;       // stored + queued envelopes per mailbox
+  std::mutex mu_;  // guards db_ and last_seq_; held across commits (fsync)
   std::map<std::string, uint64_t> last_seq_;    // newest seq per mailbox, for waiters
   std::condition_variable arrived_;
+  // Admission state, under its own lock so that a send is admitted while a commit is in
+  // progress (that is what lets the writer batch many sends into one fsync).
+  std::mutex admit_mu_;
+  std::map<std::string, int64_t> counts_;       // stored + queued envelopes per mailbox
+  std::set<std::string> registered_;            // mailboxes with published keys
 
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;
