@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -41,6 +42,8 @@ const char* kSchema =
     " type INTEGER NOT NULL, ciphertext BLOB NOT NULL, expires_at INTEGER NOT NULL,"
     " UNIQUE (recipient, message_id));"
     "CREATE INDEX IF NOT EXISTS messages_by_expiry ON messages (expires_at);";
+
+constexpr int64_t kMinNoticeTtlMs = 24LL * 3600 * 1000;
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -400,7 +403,7 @@ grpc::Status MailboxDb::ExpireDue(int64_t now_ms, int* expired) {
       return st;
     }
   }
-  // Notices themselves expire silently after another TTL.
+  // Notices themselves expire silently.
   Stmt drop(db_, "DELETE FROM messages WHERE expires_at <= ? AND type = ?");
   drop.Int(1, now_ms);
   drop.Int(2, pb::CIPHERTEXT_TYPE_EXPIRY_NOTICE);
@@ -416,7 +419,8 @@ grpc::Status MailboxDb::ExpireDue(int64_t now_ms, int* expired) {
     ins.Text(2, n.sender());
     ins.Blob(3, n.message_id());
     ins.Int(4, n.type());
-    ins.Int(5, now_ms + limits_.default_ttl_ms);
+    // A notice outlives short message TTLs so that the sender has time to learn of the expiry.
+    ins.Int(5, now_ms + std::max<int64_t>(limits_.default_ttl_ms, kMinNoticeTtlMs));
     if (sqlite3_step(ins.s) == SQLITE_DONE && sqlite3_changes(db_) == 1) {
       ++delta[n.recipient()];
       last_seq_[n.recipient()] = static_cast<uint64_t>(sqlite3_last_insert_rowid(db_));
