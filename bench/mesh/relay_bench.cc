@@ -1,0 +1,220 @@
+// The relay process alone on pre-encrypted envelopes (durability on: WAL, synchronous=FULL,
+// acknowledged only after commit), and end to end with 2, 10 and 100 agents through it.
+#include <benchmark/benchmark.h>
+#include <openssl/rand.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <cstdio>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "libkars/mesh/agent.h"
+
+#ifdef KARS_RELAY_BIN
+namespace kars::mesh {
+namespace {
+
+namespace pb = kars::v1::mesh;
+using Clock = std::chrono::steady_clock;
+
+class Relay {
+ public:
+  Relay() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "kars-bench-relay-XXXXXX").string();
+    dir_ = mkdtemp(tmpl.data());
+    int fds[2];
+    if (pipe(fds) != 0) std::abort();
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(fds[1], 1);
+      std::string data = dir_ + "/data";
+      execl(KARS_RELAY_BIN, KARS_RELAY_BIN, "--listen", "127.0.0.1:0", "--data-dir", data.c_str(),
+            "--rate-limit", "0", "--max-mailbox-messages", "100000000", (char*)nullptr);
+      _exit(127);
+    }
+    close(fds[1]);
+    FILE* out = fdopen(fds[0], "r");
+    char line[128] = {};
+    if (fgets(line, sizeof line, out) == nullptr) std::abort();
+    fclose(out);
+    std::string s(line);
+    address_ = s.substr(13, s.find('\n') - 13);
+  }
+  ~Relay() {
+    kill(pid_, SIGTERM);
+    waitpid(pid_, nullptr, 0);
+    std::filesystem::remove_all(dir_);
+  }
+  const std::string& address() const { return address_; }
+
+ private:
+  pid_t pid_;
+  std::string dir_, address_;
+};
+
+Relay& SharedRelay() {
+  static Relay* relay = new Relay();  // lives for the process; stopped by atexit below
+  static bool registered = [] {
+    std::atexit([] { delete relay; });
+    return true;
+  }();
+  (void)registered;
+  return *relay;
+}
+
+std::unique_ptr<Agent> Connect(const std::string& name) {
+  auto agent = Agent::Open("", name, AgentOptions());
+  if (!agent.ok() || !(*agent)->ConnectRelay(SharedRelay().address()).ok()) std::abort();
+  return std::move(*agent);
+}
+
+pb::Envelope PreEncrypted(const std::string& to) {
+  pb::Envelope env;
+  env.set_recipient(to);
+  std::string id(16, '\0'), ct(1024 + 64, '\0');
+  RAND_bytes(reinterpret_cast<unsigned char*>(id.data()), 16);
+  RAND_bytes(reinterpret_cast<unsigned char*>(ct.data()), static_cast<int>(ct.size()));
+  env.set_message_id(id);
+  env.set_type(pb::CIPHERTEXT_TYPE_SIGNAL);
+  env.set_ciphertext(ct);
+  return env;
+}
+
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
+}
+
+std::vector<std::unique_ptr<Agent>>& Senders() {
+  static auto* senders = new std::vector<std::unique_ptr<Agent>>();
+  return *senders;
+}
+
+// Throughput: every benchmark thread is one authenticated client sending 1 KiB envelopes.
+void BM_Relay_Send(benchmark::State& state) {
+  static std::mutex mu;
+  std::shared_ptr<Transport> t;
+  {
+    std::lock_guard<std::mutex> l(mu);
+    static std::unique_ptr<Agent> sink = Connect("sink");
+    while (static_cast<int>(Senders().size()) <= state.thread_index()) {
+      Senders().push_back(Connect(absl::StrCat("sender", Senders().size())));
+    }
+    t = Senders()[state.thread_index()]->transport();
+  }
+  std::vector<pb::Envelope> envs;
+  for (int i = 0; i < 512; ++i) envs.push_back(PreEncrypted("sink"));
+  size_t i = 0;
+  for (auto _ : state) {
+    pb::Envelope& e = envs[i++ % envs.size()];
+    RAND_bytes(reinterpret_cast<unsigned char*>(e.mutable_message_id()->data()), 16);
+    if (!t->Send(e).ok()) state.SkipWithError("send failed");
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_Relay_Send)->Threads(1)->Threads(8)->Threads(32)->UseRealTime();
+
+// Latency at a fixed offered load: 5,000 messages/s from 8 clients for 2 s.
+void BM_Relay_LatencyAt5k(benchmark::State& state) {
+  const int kClients = 8, kRate = 5000, kSeconds = 2;
+  static std::unique_ptr<Agent> sink = Connect("sink5k");
+  std::vector<std::unique_ptr<Agent>> clients;
+  for (int c = 0; c < kClients; ++c) clients.push_back(Connect(absl::StrCat("paced", c)));
+  for (auto _ : state) {
+    std::vector<std::vector<double>> lat(kClients);
+    auto start = Clock::now();
+    std::vector<std::thread> threads;
+    for (int c = 0; c < kClients; ++c) {
+      threads.emplace_back([&, c] {
+        auto t = clients[c]->transport();
+        const int per_client = kRate * kSeconds / kClients;
+        const auto gap = std::chrono::nanoseconds(1000000000LL * kClients / kRate);
+        for (int i = 0; i < per_client; ++i) {
+          auto due = start + gap * i + std::chrono::nanoseconds(gap.count() * c / kClients);
+          std::this_thread::sleep_until(due);
+          pb::Envelope e = PreEncrypted("sink5k");
+          auto t0 = Clock::now();
+          if (!t->Send(e).ok()) std::abort();
+          lat[c].push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    std::vector<double> all;
+    for (auto& l : lat) all.insert(all.end(), l.begin(), l.end());
+    double secs = std::chrono::duration<double>(Clock::now() - start).count();
+    state.counters["msgs_per_s"] = static_cast<double>(all.size()) / secs;
+    state.counters["p50_ms"] = Percentile(all, 0.50);
+    state.counters["p99_ms"] = Percentile(all, 0.99);
+  }
+}
+BENCHMARK(BM_Relay_LatencyAt5k)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// End to end: N agents in a ring, each sending to the next and receiving from the previous.
+void BM_EndToEnd(benchmark::State& state) {
+  const int n = static_cast<int>(state.range(0));
+  const int per_agent = std::max(20, 2000 / n);
+  std::vector<std::unique_ptr<Agent>> agents;
+  for (int i = 0; i < n; ++i) agents.push_back(Connect(absl::StrCat("e2e", n, "-", i)));
+  for (auto _ : state) {
+    std::mutex mu;
+    std::vector<double> lat;
+    std::atomic<int> received{0};
+    const int total = n * per_agent;
+    auto start = Clock::now();
+    std::vector<std::thread> threads;
+    for (int i = 0; i < n; ++i) {
+      threads.emplace_back([&, i] {  // receiver
+        std::vector<double> mine;
+        auto deadline = Clock::now() + std::chrono::seconds(120);
+        int got = 0;
+        while (got < per_agent && Clock::now() < deadline) {
+          auto r = agents[i]->Receive(absl::Milliseconds(100), [&](const pb::AgentEvent& ev) {
+            if (ev.kind() != pb::AgentEvent::KIND_MESSAGE) return 0;
+            int64_t sent_ns = 0;
+            std::memcpy(&sent_ns, ev.body().data(), sizeof sent_ns);
+            mine.push_back(
+                static_cast<double>(Clock::now().time_since_epoch().count() - sent_ns) / 1e6);
+            ++got;
+            return 0;
+          });
+          if (!r.ok()) break;
+        }
+        received += got;
+        std::lock_guard<std::mutex> l(mu);
+        lat.insert(lat.end(), mine.begin(), mine.end());
+      });
+      threads.emplace_back([&, i] {  // sender
+        std::string body(1024, 'x');
+        const std::string to = absl::StrCat("e2e", n, "-", (i + 1) % n);
+        for (int k = 0; k < per_agent; ++k) {
+          int64_t now = Clock::now().time_since_epoch().count();
+          std::memcpy(body.data(), &now, sizeof now);
+          if (!agents[i]->Send(to, body).ok()) std::abort();
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    double secs = std::chrono::duration<double>(Clock::now() - start).count();
+    if (received != total) state.SkipWithError("messages missing");
+    state.counters["msgs_per_s"] = static_cast<double>(received.load()) / secs;
+    state.counters["p50_ms"] = Percentile(lat, 0.50);
+    state.counters["p99_ms"] = Percentile(lat, 0.99);
+  }
+}
+BENCHMARK(BM_EndToEnd)->Arg(2)->Arg(10)->Arg(100)->Iterations(1)->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace kars::mesh
+#endif  // KARS_RELAY_BIN

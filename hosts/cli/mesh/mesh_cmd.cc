@@ -1,0 +1,255 @@
+// `kars mesh`: an agent on the mesh from the command line, over the public C ABI (kars/mesh.h).
+//
+//   kars mesh init     --dir D --name N                 create the identity, print its key
+//   kars mesh send     --dir D --name N --relay A --to P (--message TEXT | --lines)
+//   kars mesh recv     --dir D --name N --relay A [--count N] [--timeout-ms T]
+//   kars mesh safety-number --dir D --name N --peer P [--pending]
+//   kars mesh approve  --dir D --name N --peer P
+//
+// `send --lines` sends every stdin line as one message and prints "sent <n>" after the relay
+// acknowledged each. `recv` prints one line per event: "message <peer> <body>", "duplicate
+// <peer>", "rejected <peer> <status> <detail>", "identity-changed <peer>", "expired <peer>",
+// until --count messages arrived or --timeout-ms passed (exit 1 if fewer arrived).
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <map>
+#include <string>
+
+#include "hosts/cli/io.h"
+#include "hosts/cli/registry.h"
+#include "kars/mesh.h"
+
+namespace {
+
+using kars::cli::kExitInvalid;
+using kars::cli::kExitOk;
+using kars::cli::kExitUsage;
+
+int Usage() {
+  std::fprintf(stderr,
+               "usage: kars mesh init --dir D --name N\n"
+               "       kars mesh send --dir D --name N --relay HOST:PORT --to PEER "
+               "(--message TEXT | --lines)\n"
+               "       kars mesh recv --dir D --name N --relay HOST:PORT [--count N] "
+               "[--timeout-ms T]\n"
+               "       kars mesh safety-number --dir D --name N --peer P [--pending]\n"
+               "       kars mesh approve --dir D --name N --peer P\n");
+  return kExitUsage;
+}
+
+struct Args {
+  std::map<std::string, std::string> values;
+  bool Has(const char* k) const { return values.count(k) != 0; }
+  const std::string& Get(const char* k) const { return values.at(k); }
+};
+
+bool Parse(int argc, char** argv, Args* out) {
+  for (int i = 2; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--lines" || a == "--pending") {
+      out->values[a.substr(2)] = "1";
+    } else if (a.rfind("--", 0) == 0 && i + 1 < argc) {
+      out->values[a.substr(2)] = argv[++i];
+    } else {
+      std::fprintf(stderr, "kars: mesh: unexpected argument '%s'\n", a.c_str());
+      return false;
+    }
+  }
+  return true;
+}
+
+kars_mesh_agent* OpenAgent(const Args& args) {
+  kars_mesh_agent* agent = nullptr;
+  kars_error* err = nullptr;
+  if (kars_mesh_agent_open(&agent, args.Get("dir").c_str(), args.Get("name").c_str(), nullptr,
+                           &err) != KARS_OK) {
+    kars::cli::PrintError("mesh: open agent", err);
+    return nullptr;
+  }
+  return agent;
+}
+
+bool Connect(kars_mesh_agent* agent, const Args& args) {
+  kars_error* err = nullptr;
+  if (kars_mesh_agent_connect(agent, args.Get("relay").c_str(), &err) != KARS_OK) {
+    kars::cli::PrintError("mesh: connect", err);
+    return false;
+  }
+  return true;
+}
+
+std::string Hex(const uint8_t* p, size_t n) {
+  static const char* d = "0123456789abcdef";
+  std::string s;
+  for (size_t i = 0; i < n; ++i) {
+    s.push_back(d[p[i] >> 4]);
+    s.push_back(d[p[i] & 15]);
+  }
+  return s;
+}
+
+int Init(const Args& args) {
+  kars_mesh_agent* agent = OpenAgent(args);
+  if (agent == nullptr) return kExitUsage;
+  kars_buf key = {nullptr, 0};
+  kars_error* err = nullptr;
+  int rc = kExitOk;
+  if (kars_mesh_agent_identity_key(&key, agent, &err) != KARS_OK) {
+    kars::cli::PrintError("mesh: identity key", err);
+    rc = kExitUsage;
+  } else {
+    std::printf("%s\n", Hex(key.data, key.len).c_str());
+  }
+  kars_buf_dispose(&key);
+  kars_mesh_agent_free(agent);
+  return rc;
+}
+
+int SendOne(kars_mesh_agent* agent, const std::string& to, const std::string& body) {
+  kars_error* err = nullptr;
+  if (kars_mesh_agent_send(nullptr, agent, to.c_str(), reinterpret_cast<const uint8_t*>(body.data()),
+                           body.size(), 0, &err) != KARS_OK) {
+    kars_status code = kars_error_code(err);
+    kars::cli::PrintError("mesh: send", err);
+    return code == KARS_E_DENIED || code == KARS_E_TAMPERED ? kExitInvalid : kExitUsage;
+  }
+  return kExitOk;
+}
+
+int Send(const Args& args) {
+  if (!args.Has("relay") || !args.Has("to") || (args.Has("message") == args.Has("lines"))) {
+    return Usage();
+  }
+  kars_mesh_agent* agent = OpenAgent(args);
+  if (agent == nullptr) return kExitUsage;
+  int rc = Connect(agent, args) ? kExitOk : kExitUsage;
+  if (rc == kExitOk && args.Has("message")) rc = SendOne(agent, args.Get("to"), args.Get("message"));
+  if (rc == kExitOk && args.Has("lines")) {
+    std::string line;
+    long n = 0;
+    while (rc == kExitOk && std::getline(std::cin, line)) {
+      rc = SendOne(agent, args.Get("to"), line);
+      if (rc == kExitOk) {
+        std::printf("sent %ld\n", ++n);
+        std::fflush(stdout);
+      }
+    }
+  }
+  kars_mesh_agent_free(agent);
+  return rc;
+}
+
+struct RecvState {
+  long messages = 0;
+};
+
+int PrintEvent(const kars_mesh_event* ev, void* userdata) {
+  auto* st = static_cast<RecvState*>(userdata);
+  const char* peer = kars_mesh_event_get_peer(ev);
+  switch (kars_mesh_event_get_kind(ev)) {
+    case KARS_MESH_EVENT_MESSAGE: {
+      size_t len = 0;
+      const uint8_t* body = kars_mesh_event_get_body(ev, &len);
+      std::printf("message %s %.*s\n", peer, static_cast<int>(len),
+                  reinterpret_cast<const char*>(body));
+      ++st->messages;
+      break;
+    }
+    case KARS_MESH_EVENT_DUPLICATE:
+      std::printf("duplicate %s\n", peer);
+      break;
+    case KARS_MESH_EVENT_REJECTED:
+      std::printf("rejected %s %s %s\n", peer, kars_status_name(kars_mesh_event_get_status(ev)),
+                  kars_mesh_event_get_detail(ev));
+      break;
+    case KARS_MESH_EVENT_IDENTITY_CHANGED:
+      std::printf("identity-changed %s\n", peer);
+      break;
+    case KARS_MESH_EVENT_EXPIRED:
+      std::printf("expired %s\n", peer);
+      break;
+  }
+  std::fflush(stdout);
+  return 0;
+}
+
+int Recv(const Args& args) {
+  if (!args.Has("relay")) return Usage();
+  long want = args.Has("count") ? std::stol(args.Get("count")) : 0;
+  long timeout_ms = args.Has("timeout-ms") ? std::stol(args.Get("timeout-ms")) : 0;
+  kars_mesh_agent* agent = OpenAgent(args);
+  if (agent == nullptr) return kExitUsage;
+  if (!Connect(agent, args)) {
+    kars_mesh_agent_free(agent);
+    return kExitUsage;
+  }
+  RecvState st;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  int rc = kExitOk;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    deadline - std::chrono::steady_clock::now())
+                    .count();
+    kars_error* err = nullptr;
+    kars_status s = kars_mesh_agent_receive(nullptr, agent, static_cast<uint32_t>(left > 0 ? std::min(left, 1000L) : 0),
+                                            PrintEvent, &st, &err);
+    if (s != KARS_OK && s != KARS_E_UNAVAILABLE) {
+      kars::cli::PrintError("mesh: receive", err);
+      rc = kExitUsage;
+      break;
+    }
+    kars_error_free(err);  // unavailable: the relay is restarting; keep trying until the deadline
+    if (want > 0 && st.messages >= want) break;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      if (want > 0) rc = kExitInvalid;
+      break;
+    }
+  }
+  kars_mesh_agent_free(agent);
+  return rc;
+}
+
+int PeerCommand(const Args& args, bool approve) {
+  if (!args.Has("peer")) return Usage();
+  kars_mesh_agent* agent = OpenAgent(args);
+  if (agent == nullptr) return kExitUsage;
+  kars_error* err = nullptr;
+  int rc = kExitOk;
+  if (approve) {
+    if (kars_mesh_agent_approve_identity(agent, args.Get("peer").c_str(), &err) != KARS_OK) {
+      kars::cli::PrintError("mesh: approve", err);
+      rc = kExitInvalid;
+    }
+  } else {
+    kars_buf out = {nullptr, 0};
+    if (kars_mesh_agent_safety_number(&out, agent, args.Get("peer").c_str(),
+                                      args.Has("pending") ? 1 : 0, &err) != KARS_OK) {
+      kars::cli::PrintError("mesh: safety number", err);
+      rc = kExitInvalid;
+    } else {
+      std::printf("%s\n", reinterpret_cast<const char*>(out.data));
+    }
+    kars_buf_dispose(&out);
+  }
+  kars_mesh_agent_free(agent);
+  return rc;
+}
+
+int MeshMain(int argc, char** argv) {
+  if (argc < 2) return Usage();
+  Args args;
+  if (!Parse(argc, argv, &args) || !args.Has("dir") || !args.Has("name")) return Usage();
+  std::string cmd = argv[1];
+  if (cmd == "init") return Init(args);
+  if (cmd == "send") return Send(args);
+  if (cmd == "recv") return Recv(args);
+  if (cmd == "safety-number") return PeerCommand(args, false);
+  if (cmd == "approve") return PeerCommand(args, true);
+  return Usage();
+}
+
+}  // namespace
+
+KARS_CLI_GROUP(kMeshGroup, "mesh", "end-to-end encrypted agent messaging (libkars-mesh)", MeshMain);

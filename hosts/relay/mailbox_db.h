@@ -1,0 +1,104 @@
+// The relay's durable state in one SQLite database (WAL, synchronous=FULL): the directory of
+// registered mailboxes and their published keys, and the stored envelopes.
+//
+// A send is acknowledged only after the transaction holding it committed. Sends are group-
+// committed: concurrent sends wait for one writer thread that commits them together with one
+// fsync, which is what makes durability affordable at tens of thousands of messages per second.
+//
+// Thread-safety: thread-safe.
+#ifndef KARS_HOSTS_RELAY_MAILBOX_DB_H_
+#define KARS_HOSTS_RELAY_MAILBOX_DB_H_
+
+#include <sqlite3.h>
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "kars/v1/mesh.pb.h"
+
+namespace kars::relay {
+
+struct Limits {
+  int64_t default_ttl_ms = 72LL * 3600 * 1000;
+  size_t max_message_bytes = 1024 * 1024;
+  int64_t max_mailbox_messages = 10000;
+  bool allow_reregister = false;
+};
+
+struct Stored {
+  uint64_t seq;
+  kars::v1::mesh::Envelope envelope;
+};
+
+class MailboxDb {
+ public:
+  // Opens (creating) DATA_DIR/relay.db. On failure returns nullptr and sets *error.
+  static std::unique_ptr<MailboxDb> Open(const std::string& data_dir, const Limits& limits,
+                                         std::string* error);
+  ~MailboxDb();
+
+  // Binds `mailbox` to `auth_key` on first use; later the same key is required (or, with
+  // allow_reregister, a new key replaces the old one and the old keys are dropped).
+  grpc::Status BindAuthKey(const std::string& mailbox, const std::string& auth_key);
+  grpc::Status PublishKeys(const std::string& mailbox,
+                           const kars::v1::mesh::PublishKeysRequest& req, uint32_t* remaining);
+  // Consumes exactly one one-time prekey (if any) atomically with reading the bundle.
+  grpc::Status FetchBundle(const std::string& mailbox, kars::v1::mesh::PreKeyBundle* out);
+
+  // Stores an envelope whose sender the caller has stamped; returns once it is durable.
+  grpc::Status Store(const kars::v1::mesh::Envelope& envelope, bool* duplicate);
+  // Up to `limit` envelopes of `mailbox` with seq > after, in seq order; *newest receives the
+  // newest seq ever stored for the mailbox at that moment (so a waiter can skip acked ones).
+  grpc::Status Pending(const std::string& mailbox, uint64_t after, size_t limit,
+                       std::vector<Stored>* out, uint64_t* newest);
+  grpc::Status Ack(const std::string& mailbox, const std::vector<uint64_t>& seqs);
+  // Blocks until `mailbox` holds a seq > after, or `timeout_ms` passes.
+  void WaitForNew(const std::string& mailbox, uint64_t after, int timeout_ms);
+  // Drops envelopes past their expiry and writes an expiry notice to each sender's mailbox.
+  grpc::Status ExpireDue(int64_t now_ms, int* expired);
+  // Wakes every waiter (shutdown).
+  void WakeAll();
+
+ private:
+  struct PendingSend {
+    kars::v1::mesh::Envelope envelope;
+    std::promise<std::pair<grpc::Status, bool>> done;
+  };
+
+  MailboxDb() = default;
+  bool Exec(const char* sql, std::string* error);
+  grpc::Status DbError(const char* what);
+  void WriterLoop();
+
+  Limits limits_;
+  sqlite3* db_ = nullptr;
+  std::mutex mu_;  // guards db_ and last_seq_; held across commits (fsync)
+  std::map<std::string, uint64_t> last_seq_;    // newest seq per mailbox, for waiters
+  std::condition_variable arrived_;
+  // Admission state, under its own lock so that a send is admitted while a commit is in
+  // progress (that is what lets the writer batch many sends into one fsync).
+  std::mutex admit_mu_;
+  std::map<std::string, int64_t> counts_;       // stored + queued envelopes per mailbox
+  std::set<std::string> registered_;            // mailboxes with published keys
+
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::deque<std::unique_ptr<PendingSend>> queue_;
+  bool stopping_ = false;
+  std::thread writer_;
+};
+
+}  // namespace kars::relay
+
+#endif  // KARS_HOSTS_RELAY_MAILBOX_DB_H_

@@ -1,0 +1,226 @@
+// extern "C" entry points of kars/mesh.h: translation only; the logic lives in libkars/mesh/.
+#include "kars/mesh.h"
+
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "libkars/base/status.h"
+#include "libkars/capi/buf.h"
+#include "libkars/capi/guard.h"
+#include "libkars/mesh/agent.h"
+
+struct kars_mesh_options {
+  kars::mesh::AgentOptions options;
+};
+
+struct kars_mesh_agent {
+  std::unique_ptr<kars::mesh::Agent> agent;
+};
+
+struct kars_mesh_event {
+  const kars::v1::mesh::AgentEvent* ev;
+};
+
+namespace {
+
+using kars::capi::Guard;
+
+const uint8_t* Bytes(const std::string& s, size_t* len) {
+  if (len != nullptr) *len = s.size();
+  return reinterpret_cast<const uint8_t*>(s.data());
+}
+
+}  // namespace
+
+extern "C" {
+
+kars_status kars_mesh_options_new(kars_mesh_options** out, kars_error** err) {
+  return Guard(err, [&]() -> absl::Status {
+    KARS_REQUIRE_ARG(out);
+    *out = new kars_mesh_options();
+    return absl::OkStatus();
+  });
+}
+
+void kars_mesh_options_free(kars_mesh_options* options) { delete options; }
+
+kars_status kars_mesh_options_set_trust_mode(kars_mesh_options* options,
+                                             kars_mesh_trust_mode mode, kars_error** err) {
+  return Guard(err, [&]() -> absl::Status {
+    KARS_REQUIRE_ARG(options);
+    switch (mode) {
+      case KARS_MESH_TRUST_BLOCK:
+        options->options.trust = kars::mesh::TrustMode::kBlockUntilApproved;
+        return absl::OkStatus();
+      case KARS_MESH_TRUST_ACCEPT_AND_REPORT:
+        options->options.trust = kars::mesh::TrustMode::kAcceptAndReport;
+        return absl::OkStatus();
+    }
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown trust mode ", static_cast<int>(mode)));
+  });
+}
+
+kars_status kars_mesh_options_set_prekeys(kars_mesh_options* options, uint32_t pool,
+                                          uint32_t low_water, kars_error** err) {
+  return Guard(err, [&]() -> absl::Status {
+    KARS_REQUIRE_ARG(options);
+    if (low_water < 1 || low_water > pool || pool > 10000) {
+      return absl::InvalidArgumentError("prekeys: need 1 <= low_water <= pool <= 10000");
+    }
+    options->options.keys.prekey_pool = pool;
+    options->options.keys.prekey_low_water = low_water;
+    return absl::OkStatus();
+  });
+}
+
+kars_status kars_mesh_options_set_signed_prekey_rotation(kars_mesh_options* options,
+                                                         int64_t rotate_seconds,
+                                                         int64_t keep_seconds, kars_error** err) {
+  return Guard(err, [&]() -> absl::Status {
+    KARS_REQUIRE_ARG(options);
+    if (rotate_seconds < 0 || keep_seconds < 0) {
+      return absl::InvalidArgumentError("signed prekey rotation: seconds must be >= 0");
+    }
+    options->options.keys.signed_prekey_rotate_s = rotate_seconds;
+    options->options.keys.signed_prekey_keep_s = keep_seconds;
+    return absl::OkStatus();
+  });
+}
+
+kars_status kars_mesh_options_set_relay_timeout_ms(kars_mesh_options* options,
+                                                   uint32_t timeout_ms, kars_error** err) {
+  return Guard(err, [&]() -> absl::Status {
+    KARS_REQUIRE_ARG(options);
+    if (timeout_ms < 1 || timeout_ms > 600000) {
+      return absl::InvalidArgumentError("relay timeout must be 1 to 600000 ms");
+    }
+    options->options.rpc_timeout = absl::Milliseconds(timeout_ms);
+    return absl::OkStatus();
+  });
+}
+
+kars_status kars_mesh_agent_open(kars_mesh_agent** out, const char* dir, const char* name,
+                                 const kars_mesh_options* options, kars_error** err) {
+  return Guard(err, [&]() -> absl::Status {
+    KARS_REQUIRE_ARG(out);
+    KARS_REQUIRE_ARG(dir);
+    KARS_REQUIRE_ARG(name);
+    if (*dir == '\0') return absl::InvalidArgumentError("dir must not be empty");
+    kars::mesh::AgentOptions opts = options != nullptr ? options->options
+                                                       : kars::mesh::AgentOptions();
+    auto agent = kars::mesh::Agent::Open(dir, name, opts);
+    if (!agent.ok()) return agent.status();
+    *out = new kars_mesh_agent{std::move(*agent)};
+    return absl::OkStatus();
+  });
+}
+
+void kars_mesh_agent_free(kars_mesh_agent* agent) {
+  kars::capi::GuardVoid([&] { delete agent; });
+}
+
+kars_status kars_mesh_agent_connect(kars_mesh_agent* agent, const char* relay_address,
+                                    kars_error** err) {
+  return Guard(err, [&]() -> absl::Status {
+    KARS_REQUIRE_ARG(agent);
+    KARS_REQUIRE_ARG(relay_address);
+    return agent->agent->ConnectRelay(relay_address);
+  });
+}
+
+kars_status kars_mesh_agent_send(kars_buf* message_id, kars_mesh_agent* agent, const char* peer,
+                                 const uint8_t* body, size_t body_len, int64_t expires_at_ms,
+                                 kars_error** err) {
+  return Guard(err, [&]() -> absl::Status {
+    KARS_REQUIRE_ARG(agent);
+    KARS_REQUIRE_ARG(peer);
+    if (body == nullptr && body_len != 0) return absl::InvalidArgumentError("body must not be NULL");
+    auto id = agent->agent->Send(
+        peer, absl::string_view(reinterpret_cast<const char*>(body), body_len), expires_at_ms);
+    if (!id.ok()) return id.status();
+    if (message_id != nullptr) kars::capi::FillBuf(message_id, *id);
+    return absl::OkStatus();
+  });
+}
+
+kars_mesh_event_kind kars_mesh_event_get_kind(const kars_mesh_event* event) {
+  return static_cast<kars_mesh_event_kind>(event->ev->kind());
+}
+const char* kars_mesh_event_get_peer(const kars_mesh_event* event) {
+  return event->ev->peer().c_str();
+}
+const uint8_t* kars_mesh_event_get_message_id(const kars_mesh_event* event, size_t* len) {
+  return Bytes(event->ev->message_id(), len);
+}
+const uint8_t* kars_mesh_event_get_body(const kars_mesh_event* event, size_t* len) {
+  return Bytes(event->ev->body(), len);
+}
+const uint8_t* kars_mesh_event_get_identity_key(const kars_mesh_event* event, size_t* len) {
+  return Bytes(event->ev->identity_key(), len);
+}
+int kars_mesh_event_identity_changed(const kars_mesh_event* event) {
+  return event->ev->identity_changed() ? 1 : 0;
+}
+kars_status kars_mesh_event_get_status(const kars_mesh_event* event) {
+  return static_cast<kars_status>(event->ev->status());
+}
+const char* kars_mesh_event_get_detail(const kars_mesh_event* event) {
+  return event->ev->detail().c_str();
+}
+int64_t kars_mesh_event_get_sent_at_ms(const kars_mesh_event* event) {
+  return event->ev->sent_at_ms();
+}
+
+kars_status kars_mesh_agent_receive(size_t* delivered, kars_mesh_agent* agent, uint32_t wait_ms,
+                                    kars_mesh_event_cb callback, void* userdata,
+                                    kars_error** err) {
+  return Guard(err, [&]() -> absl::Status {
+    KARS_REQUIRE_ARG(agent);
+    KARS_REQUIRE_ARG(callback);
+    auto n = agent->agent->Receive(absl::Milliseconds(wait_ms),
+                                   [&](const kars::v1::mesh::AgentEvent& ev) {
+                                     kars_mesh_event e{&ev};
+                                     return callback(&e, userdata);
+                                   });
+    if (!n.ok()) return n.status();
+    if (delivered != nullptr) *delivered = *n;
+    return absl::OkStatus();
+  });
+}
+
+kars_status kars_mesh_agent_approve_identity(kars_mesh_agent* agent, const char* peer,
+                                             kars_error** err) {
+  return Guard(err, [&]() -> absl::Status {
+    KARS_REQUIRE_ARG(agent);
+    KARS_REQUIRE_ARG(peer);
+    return agent->agent->ApproveIdentity(peer);
+  });
+}
+
+kars_status kars_mesh_agent_safety_number(kars_buf* out, kars_mesh_agent* agent, const char* peer,
+                                          int pending, kars_error** err) {
+  return Guard(err, [&]() -> absl::Status {
+    KARS_REQUIRE_ARG(out);
+    KARS_REQUIRE_ARG(agent);
+    KARS_REQUIRE_ARG(peer);
+    auto sn = agent->agent->SafetyNumber(peer, pending != 0);
+    if (!sn.ok()) return sn.status();
+    kars::capi::FillBuf(out, *sn);
+    return absl::OkStatus();
+  });
+}
+
+kars_status kars_mesh_agent_identity_key(kars_buf* out, kars_mesh_agent* agent, kars_error** err) {
+  return Guard(err, [&]() -> absl::Status {
+    KARS_REQUIRE_ARG(out);
+    KARS_REQUIRE_ARG(agent);
+    auto key = agent->agent->IdentityKey();
+    if (!key.ok()) return key.status();
+    kars::capi::FillBuf(out, *key);
+    return absl::OkStatus();
+  });
+}
+
+}  // extern "C"

@@ -1,0 +1,360 @@
+#include "libkars/mesh/agent.h"
+
+#include <openssl/rand.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "libkars/base/status.h"
+#include "libkars/mesh/payload.h"
+#include "libkars/mesh/relay_client.h"
+#include "libkars/mesh/session.h"
+#include "libkars/mesh/store_keys.h"
+
+namespace kars::mesh {
+
+namespace pb = kars::v1::mesh;
+
+namespace {
+
+int64_t NowS() { return absl::ToUnixSeconds(absl::Now()); }
+int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
+
+std::string SeenKey(absl::string_view sender, absl::string_view id) {
+  return PeerPrefix(sender) + std::string(id.data(), id.size());
+}
+
+absl::Status NoTransport() {
+  return MakeStatus(KARS_E_PRECONDITION, "agent is not connected to a relay");
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Agent>> Agent::Open(const std::string& dir, const std::string& name,
+                                                   const AgentOptions& options) {
+  if (absl::Status s = ValidateName(name, "agent name"); !s.ok()) return s;
+  std::unique_ptr<Agent> agent(new Agent());
+  agent->name_ = name;
+  agent->options_ = options;
+  absl::MutexLock l(&agent->mu_);
+  auto store = LocalStore::Open(dir);
+  if (!store.ok()) return store.status();
+  agent->store_ = std::move(*store);
+  auto env = SignalEnv::Create(agent->store_.get(), options.trust);
+  if (!env.ok()) return env.status();
+  agent->env_ = std::move(*env);
+  if (absl::Status s = EnsureIdentity(*agent->env_, name, NowS()); !s.ok()) return s;
+  return agent;
+}
+
+absl::Status Agent::ConnectRelay(const std::string& address) {
+  std::string auth_pub, auth_der;
+  {
+    absl::MutexLock l(&mu_);
+    auto pub = AuthPublicKey(*env_);
+    if (!pub.ok()) return pub.status();
+    auto der = AuthPrivateKeyDer(*env_);
+    if (!der.ok()) return der.status();
+    auth_pub = *pub;
+    auth_der = *der;
+  }
+  auto client = std::make_unique<RelayClient>(
+      address, name_, auth_pub,
+      [auth_der](absl::string_view m) { return AuthSign(auth_der, m); },
+      options_.rpc_timeout);
+  if (absl::Status s = client->Authenticate(); !s.ok()) return s;
+  return Attach(std::move(client));
+}
+
+absl::Status Agent::Attach(std::unique_ptr<Transport> transport) {
+  absl::MutexLock l(&mu_);
+  transport_ = std::move(transport);
+  return MaintainKeysLocked();
+}
+
+absl::Status Agent::Publish(uint32_t extra_prekeys) {
+  auto req = PublicKeys(*env_);
+  if (!req.ok()) return req.status();
+  auto prekeys = GeneratePreKeys(*env_, extra_prekeys);
+  if (!prekeys.ok()) return prekeys.status();
+  for (auto& k : *prekeys) *req->add_one_time_prekeys() = std::move(k);
+  auto remaining = transport_->PublishKeys(*req);
+  if (!remaining.ok()) return remaining.status();
+  return absl::OkStatus();
+}
+
+absl::Status Agent::MaintainKeys() {
+  absl::MutexLock l(&mu_);
+  return MaintainKeysLocked();
+}
+
+absl::Status Agent::MaintainKeysLocked() {
+  if (!transport_) return NoTransport();
+  auto rotated = MaintainSignedPreKey(*env_, options_.keys, NowS());
+  if (!rotated.ok()) return rotated.status();
+  auto req = PublicKeys(*env_);
+  if (!req.ok()) return req.status();
+  auto remaining = transport_->PublishKeys(*req);
+  if (!remaining.ok()) return remaining.status();
+  if (*remaining < options_.keys.prekey_low_water) {
+    return Publish(options_.keys.prekey_pool - *remaining);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> Agent::Send(const std::string& peer, absl::string_view body,
+                                        int64_t expires_at_ms) {
+  if (absl::Status s = ValidateName(peer, "peer name"); !s.ok()) return s;
+  if (body.size() > kMaxBodySize) {
+    return absl::InvalidArgumentError(absl::StrCat("message body of ", body.size(),
+                                                   " bytes exceeds the limit of ", kMaxBodySize));
+  }
+  absl::MutexLock send_lock(&send_mu_);
+  pb::Envelope env;
+  std::shared_ptr<Transport> transport;
+  {
+    absl::MutexLock l(&mu_);
+    if (!transport_) return NoTransport();
+    transport = transport_;
+    if (store_->Contains(Ns::kPendingIdentity, peer)) {
+      return MakeStatus(KARS_E_DENIED,
+                        absl::StrCat("identity key of '", peer,
+                                     "' changed; compare safety numbers and approve it first"));
+    }
+    if (!HasSession(*env_, peer)) {
+      auto bundle = transport->FetchBundle(peer);
+      if (!bundle.ok()) return bundle.status();
+      if (bundle->mailbox() != peer) {
+        return TamperedError(absl::StrCat("relay returned the bundle of '", bundle->mailbox(),
+                                          "' when asked for '", peer, "'"));
+      }
+      if (absl::Status s = ProcessBundle(*env_, *bundle); !s.ok()) {
+        if (ToCStatus(s) == KARS_E_DENIED) {
+          return MakeStatus(KARS_E_DENIED,
+                            absl::StrCat("identity key of '", peer,
+                                         "' changed; compare safety numbers and approve it first"));
+        }
+        return s;
+      }
+    }
+    pb::Payload payload;
+    std::string id(kMessageIdSize, '\0');
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(id.data()), static_cast<int>(id.size())) != 1) {
+      return absl::InternalError("random message id: RAND_bytes failed");
+    }
+    payload.set_message_id(id);
+    payload.set_body(std::string(body.data(), body.size()));
+    payload.set_sent_at_ms(NowMs());
+    auto sealed = Seal(*env_, peer, PadPayload(payload));
+    if (!sealed.ok()) return sealed.status();
+    env.set_recipient(peer);
+    env.set_sender(name_);
+    env.set_message_id(id);
+    env.set_type(sealed->type);
+    env.set_ciphertext(std::move(sealed->ciphertext));
+    env.set_expires_at_ms(expires_at_ms);
+  }
+  // The network call runs without the state lock so receiving continues meanwhile. A relay
+  // that is restarting is retried with the same envelope: the relay deduplicates by message id,
+  // so a send whose acknowledgement was lost is stored once, never twice.
+  absl::Time give_up = absl::Now() + options_.rpc_timeout;
+  for (;;) {
+    auto dup = transport->Send(env);
+    if (dup.ok()) return env.message_id();
+    if (ToCStatus(dup.status()) != KARS_E_UNAVAILABLE || absl::Now() >= give_up) {
+      return dup.status();
+    }
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+}
+
+absl::Status Agent::AddEvent(const pb::AgentEvent& ev) {
+  auto seq = store_->Get(Ns::kMeta, kMetaInboxSeq);
+  uint64_t next = seq ? DecodeU64(*seq) + 1 : 1;
+  if (absl::Status s = store_->Put(Ns::kMeta, kMetaInboxSeq, EncodeU64(next)); !s.ok()) return s;
+  return store_->Put(Ns::kInbox, EncodeU64(next), ev.SerializeAsString());
+}
+
+absl::Status Agent::Hold(const pb::Envelope& env) {
+  // Keyed by arrival order so that approval releases them in the order they came.
+  auto seq = store_->Get(Ns::kMeta, kMetaHeldSeq);
+  uint64_t next = seq ? DecodeU64(*seq) + 1 : 1;
+  if (absl::Status s = store_->Put(Ns::kMeta, kMetaHeldSeq, EncodeU64(next)); !s.ok()) return s;
+  return store_->Put(Ns::kHeld, PeerPrefix(env.sender()) + EncodeU64(next),
+                     env.SerializeAsString());
+}
+
+absl::Status Agent::ProcessLocked(const pb::Envelope& env, bool* used_prekey) {
+  pb::AgentEvent ev;
+  ev.set_peer(env.sender());
+  ev.set_message_id(env.message_id());
+  if (absl::Status s = ValidateEnvelope(env); !s.ok()) {
+    ev.set_kind(pb::AgentEvent::KIND_REJECTED);
+    ev.set_status(ToCStatus(s));
+    ev.set_detail(std::string(s.message()));
+    return AddEvent(ev);
+  }
+  if (env.type() == pb::CIPHERTEXT_TYPE_EXPIRY_NOTICE) {
+    ev.set_kind(pb::AgentEvent::KIND_EXPIRED);
+    ev.set_peer(env.sender());
+    return AddEvent(ev);
+  }
+  const std::string seen = SeenKey(env.sender(), env.message_id());
+  if (store_->Contains(Ns::kSeen, seen)) {
+    ev.set_kind(pb::AgentEvent::KIND_DUPLICATE);
+    return AddEvent(ev);
+  }
+  if (store_->Contains(Ns::kPendingIdentity, env.sender())) {
+    // Blocked peer: keep the envelope until the host decides.
+    return Hold(env);
+  }
+  if (env.type() == pb::CIPHERTEXT_TYPE_PREKEY) *used_prekey = true;
+  auto plain = kars::mesh::Open(*env_, env.sender(), env.type(), env.ciphertext());
+  bool changed = env_->TakeIdentityChanged();
+  if (!plain.ok()) {
+    kars_status code = ToCStatus(plain.status());
+    if (code == KARS_E_IO || code == KARS_E_NO_MEMORY) return plain.status();
+    if (code == KARS_E_EXISTS) {
+      ev.set_kind(pb::AgentEvent::KIND_DUPLICATE);
+      return AddEvent(ev);
+    }
+    if (code == KARS_E_DENIED) {
+      if (absl::Status s = Hold(env); !s.ok()) return s;
+      ev.set_kind(pb::AgentEvent::KIND_IDENTITY_CHANGED);
+      if (auto key = store_->Get(Ns::kPendingIdentity, env.sender())) ev.set_identity_key(*key);
+      ev.set_detail(std::string(plain.status().message()));
+      return AddEvent(ev);
+    }
+    ev.set_kind(pb::AgentEvent::KIND_REJECTED);
+    ev.set_status(code);
+    ev.set_detail(std::string(plain.status().message()));
+    return AddEvent(ev);
+  }
+  auto payload = UnpadPayload(*plain);
+  if (payload.ok() && payload->message_id() != env.message_id()) {
+    payload = TamperedError("envelope message id differs from the id sealed inside the ciphertext");
+  }
+  if (!payload.ok()) {
+    ev.set_kind(pb::AgentEvent::KIND_REJECTED);
+    ev.set_status(ToCStatus(payload.status()));
+    ev.set_detail(std::string(payload.status().message()));
+    return AddEvent(ev);
+  }
+  ev.set_kind(pb::AgentEvent::KIND_MESSAGE);
+  ev.set_body(std::move(*payload->mutable_body()));
+  ev.set_sent_at_ms(payload->sent_at_ms());
+  ev.set_identity_changed(changed);
+  if (auto key = store_->Get(Ns::kIdentity, env.sender())) ev.set_identity_key(*key);
+  if (absl::Status s = store_->Put(Ns::kSeen, seen, ""); !s.ok()) return s;
+  return AddEvent(ev);
+}
+
+absl::Status Agent::Accept(const std::vector<pb::Envelope>& envelopes) {
+  bool used_prekey = false;
+  absl::MutexLock l(&mu_);
+  StoreTxn txn(*store_);
+  for (const auto& env : envelopes) {
+    if (absl::Status s = ProcessLocked(env, &used_prekey); !s.ok()) return s;
+  }
+  return txn.Commit();
+}
+
+absl::StatusOr<size_t> Agent::Receive(absl::Duration wait, const EventCallback& cb) {
+  std::shared_ptr<Transport> transport;
+  {
+    absl::MutexLock l(&mu_);
+    if (!transport_) return NoTransport();
+    transport = transport_;
+  }
+  auto batch = transport->Receive(wait, options_.receive_batch);
+  if (!batch.ok()) return batch.status();
+  if (!batch->empty()) {
+    std::vector<uint64_t> seqs;
+    bool used_prekey = false;
+    {
+      absl::MutexLock l(&mu_);
+      StoreTxn txn(*store_);
+      for (const auto& item : *batch) {
+        if (absl::Status s = ProcessLocked(item.envelope(), &used_prekey); !s.ok()) return s;
+        seqs.push_back(item.seq());
+      }
+      // Durable before the relay may forget them.
+      if (absl::Status s = txn.Commit(); !s.ok()) return s;
+    }
+    // An ack lost here only means a redelivery, which the seen set turns into a duplicate.
+    (void)transport->Ack(seqs);
+    if (used_prekey) {
+      absl::MutexLock l(&mu_);
+      (void)MaintainKeysLocked();  // best effort: the next receive retries
+    }
+  }
+  return Deliver(cb);
+}
+
+absl::StatusOr<size_t> Agent::Deliver(const EventCallback& cb) {
+  absl::MutexLock deliver_lock(&deliver_mu_);
+  std::vector<std::pair<std::string, std::string>> inbox;
+  {
+    absl::MutexLock l(&mu_);
+    inbox = store_->List(Ns::kInbox);
+  }
+  size_t delivered = 0;
+  for (const auto& [key, bytes] : inbox) {
+    pb::AgentEvent ev;
+    if (!ev.ParseFromString(bytes)) return TamperedError("agent inbox holds an unreadable event");
+    if (cb(ev) != 0) {
+      return CallbackError(absl::StrCat("receive callback returned non-zero; ", delivered,
+                                        " events delivered, the rest stay queued"));
+    }
+    absl::MutexLock l(&mu_);
+    if (auto r = store_->Delete(Ns::kInbox, key); !r.ok()) return r.status();
+    ++delivered;
+  }
+  return delivered;
+}
+
+absl::Status Agent::ApproveIdentity(const std::string& peer) {
+  absl::MutexLock l(&mu_);
+  auto pending = store_->Get(Ns::kPendingIdentity, peer);
+  if (!pending) {
+    return absl::NotFoundError(absl::StrCat("no changed identity of '", peer, "' awaits approval"));
+  }
+  StoreTxn txn(*store_);
+  if (absl::Status s = store_->Put(Ns::kIdentity, peer, *pending); !s.ok()) return s;
+  if (auto r = store_->Delete(Ns::kPendingIdentity, peer); !r.ok()) return r.status();
+  // The old session belongs to the old key; the next exchange handshakes afresh.
+  signal_protocol_session_delete_all_sessions(env_->stores(), peer.data(), peer.size());
+  const std::string prefix = PeerPrefix(peer);
+  bool used_prekey = false;
+  for (const auto& [k, v] : store_->List(Ns::kHeld)) {
+    if (k.compare(0, prefix.size(), prefix) != 0) continue;
+    pb::Envelope env;
+    if (!env.ParseFromString(v)) return TamperedError("agent store holds an unreadable envelope");
+    if (auto r = store_->Delete(Ns::kHeld, k); !r.ok()) return r.status();
+    if (absl::Status s = ProcessLocked(env, &used_prekey); !s.ok()) return s;
+  }
+  return txn.Commit();
+}
+
+absl::StatusOr<std::string> Agent::PeerIdentityKey(const std::string& peer, bool pending) {
+  absl::MutexLock l(&mu_);
+  auto key = store_->Get(pending ? Ns::kPendingIdentity : Ns::kIdentity, peer);
+  if (!key) {
+    return absl::NotFoundError(absl::StrCat(pending ? "no changed identity of '" : "no identity of '",
+                                            peer, pending ? "' awaits approval" : "' is known yet"));
+  }
+  return *key;
+}
+
+absl::StatusOr<std::string> Agent::SafetyNumber(const std::string& peer, bool pending) {
+  auto key = PeerIdentityKey(peer, pending);
+  if (!key.ok()) return key.status();
+  absl::MutexLock l(&mu_);
+  return kars::mesh::SafetyNumber(*env_, name_, peer, *key);
+}
+
+absl::StatusOr<std::string> Agent::IdentityKey() {
+  absl::MutexLock l(&mu_);
+  return IdentityPublicKey(*env_);
+}
+
+}  // namespace kars::mesh

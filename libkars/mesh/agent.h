@@ -1,0 +1,106 @@
+// An agent on the mesh: its durable identity and sessions, a transport to a relay, sending to
+// peers, and receiving into a durable inbox before acknowledging the relay, so that a message the
+// relay has deleted is never lost by the agent either.
+//
+// Receive path: envelopes are decrypted and their events written to the inbox in one durable
+// commit; only then are they acknowledged to the relay; then events are handed to the host in
+// order and each is removed once the host's callback accepts it.
+//
+// Thread-safety: thread-safe. Sends are serialised (their order is the order the relay sees);
+// callbacks run on the receiving thread with no agent lock held except the delivery lock, so a
+// callback may send but must not receive.
+#ifndef KARS_MESH_AGENT_H_
+#define KARS_MESH_AGENT_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "kars/v1/mesh.pb.h"
+#include "libkars/mesh/keys.h"
+#include "libkars/mesh/local_store.h"
+#include "libkars/mesh/signal_env.h"
+#include "libkars/mesh/transport.h"
+
+namespace kars::mesh {
+
+struct AgentOptions {
+  TrustMode trust = TrustMode::kBlockUntilApproved;
+  KeyPolicy keys;
+  absl::Duration rpc_timeout = absl::Seconds(10);
+  size_t receive_batch = 256;
+};
+
+using EventCallback = std::function<int(const kars::v1::mesh::AgentEvent&)>;
+
+class Agent {
+ public:
+  // Opens (creating if needed) the agent `name` stored in `dir` ("" = memory only).
+  static absl::StatusOr<std::unique_ptr<Agent>> Open(const std::string& dir,
+                                                     const std::string& name,
+                                                     const AgentOptions& options);
+
+  const std::string& name() const { return name_; }
+
+  // Connects to a kars-relay at host:port: authenticates and publishes keys.
+  absl::Status ConnectRelay(const std::string& address);
+  // Uses `transport` (e.g. a loopback hub) and publishes keys.
+  absl::Status Attach(std::unique_ptr<Transport> transport);
+
+  // Encrypts `body` for `peer` and hands it to the relay; returns the 16-byte message id once the
+  // relay has stored it durably. A first message to a peer fetches its bundle (X3DH).
+  absl::StatusOr<std::string> Send(const std::string& peer, absl::string_view body,
+                                   int64_t expires_at_ms = 0);
+
+  // Pulls what the relay holds (waiting up to `wait` when nothing is pending), then hands every
+  // inbox event to `cb` in order. Returns the number of events delivered. A non-zero return from
+  // `cb` stops delivery with KARS_E_CALLBACK; that event stays in the inbox for the next call.
+  absl::StatusOr<size_t> Receive(absl::Duration wait, const EventCallback& cb);
+
+  // Decrypts envelopes given directly (already received by other means) into the inbox.
+  absl::Status Accept(const std::vector<kars::v1::mesh::Envelope>& envelopes);
+  // Hands inbox events to cb (see Receive).
+  absl::StatusOr<size_t> Deliver(const EventCallback& cb);
+
+  // Trusts the changed identity key `peer` presented, and decrypts what was held back.
+  absl::Status ApproveIdentity(const std::string& peer);
+
+  // The safety number with `peer` (its trusted key, or the pending changed one if `pending`).
+  absl::StatusOr<std::string> SafetyNumber(const std::string& peer, bool pending = false);
+  absl::StatusOr<std::string> IdentityKey();
+  absl::StatusOr<std::string> PeerIdentityKey(const std::string& peer, bool pending = false);
+
+  // Signed-prekey rotation and one-time prekey top-up against the relay.
+  absl::Status MaintainKeys();
+
+  // The transport in use (null before connecting); benchmarks drive the relay through it.
+  std::shared_ptr<Transport> transport() {
+    absl::MutexLock l(&mu_);
+    return transport_;
+  }
+
+ private:
+  Agent() = default;
+  absl::Status Publish(uint32_t extra_prekeys) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status ProcessLocked(const kars::v1::mesh::Envelope& env, bool* used_prekey)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status Hold(const kars::v1::mesh::Envelope& env) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status AddEvent(const kars::v1::mesh::AgentEvent& ev) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status MaintainKeysLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  std::string name_;
+  AgentOptions options_;
+  absl::Mutex send_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  absl::Mutex deliver_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  absl::Mutex mu_;
+  std::unique_ptr<LocalStore> store_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<SignalEnv> env_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<Transport> transport_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace kars::mesh
+
+#endif  // KARS_MESH_AGENT_H_

@@ -1,0 +1,162 @@
+#include "libkars/mesh/crypto_provider.h"
+
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <cstring>
+
+namespace kars::mesh {
+namespace {
+
+struct Algorithms {
+  EVP_MAC* hmac = nullptr;
+  // HMAC-SHA256 with the digest already bound: initialising a copy of it with a key avoids the
+  // digest fetch that naming "SHA256" in EVP_MAC_init would repeat on every call.
+  EVP_MAC_CTX* hmac_sha256 = nullptr;
+  EVP_MD* sha512 = nullptr;
+  // Indexed by [mode][key size]: mode 0 CBC, 1 CTR; sizes 128, 192, 256.
+  EVP_CIPHER* aes[2][3] = {};
+
+  Algorithms() {
+    hmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+    if (hmac != nullptr) {
+      hmac_sha256 = EVP_MAC_CTX_new(hmac);
+      char digest[] = "SHA256";
+      OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                             OSSL_PARAM_construct_end()};
+      if (hmac_sha256 != nullptr && EVP_MAC_CTX_set_params(hmac_sha256, params) != 1) {
+        EVP_MAC_CTX_free(hmac_sha256);
+        hmac_sha256 = nullptr;
+      }
+    }
+    sha512 = EVP_MD_fetch(nullptr, "SHA512", nullptr);
+    const char* names[2][3] = {{"AES-128-CBC", "AES-192-CBC", "AES-256-CBC"},
+                               {"AES-128-CTR", "AES-192-CTR", "AES-256-CTR"}};
+    for (int m = 0; m < 2; ++m) {
+      for (int k = 0; k < 3; ++k) aes[m][k] = EVP_CIPHER_fetch(nullptr, names[m][k], nullptr);
+    }
+  }
+};
+
+// Never destroyed: libsignal contexts may outlive static destruction order.
+const Algorithms& Algos() {
+  static const Algorithms* algos = new Algorithms();
+  return *algos;
+}
+
+int Random(uint8_t* data, size_t len, void*) {
+  return RAND_bytes(data, static_cast<int>(len)) == 1 ? SG_SUCCESS : SG_ERR_UNKNOWN;
+}
+
+int HmacInit(void** ctx, const uint8_t* key, size_t key_len, void*) {
+  if (Algos().hmac_sha256 == nullptr) return SG_ERR_UNKNOWN;
+  EVP_MAC_CTX* mac = EVP_MAC_CTX_dup(Algos().hmac_sha256);
+  if (mac == nullptr) return SG_ERR_NOMEM;
+  if (EVP_MAC_init(mac, key, key_len, nullptr) != 1) {
+    EVP_MAC_CTX_free(mac);
+    return SG_ERR_UNKNOWN;
+  }
+  *ctx = mac;
+  return SG_SUCCESS;
+}
+
+int HmacUpdate(void* ctx, const uint8_t* data, size_t len, void*) {
+  return EVP_MAC_update(static_cast<EVP_MAC_CTX*>(ctx), data, len) == 1 ? SG_SUCCESS
+                                                                          : SG_ERR_UNKNOWN;
+}
+
+int HmacFinal(void* ctx, signal_buffer** output, void*) {
+  uint8_t md[EVP_MAX_MD_SIZE];
+  size_t len = 0;
+  if (EVP_MAC_final(static_cast<EVP_MAC_CTX*>(ctx), md, &len, sizeof md) != 1) {
+    return SG_ERR_UNKNOWN;
+  }
+  *output = signal_buffer_create(md, len);
+  return *output == nullptr ? SG_ERR_NOMEM : SG_SUCCESS;
+}
+
+void HmacCleanup(void* ctx, void*) { EVP_MAC_CTX_free(static_cast<EVP_MAC_CTX*>(ctx)); }
+
+int ShaInit(void** ctx, void*) {
+  EVP_MD_CTX* md = EVP_MD_CTX_new();
+  if (md == nullptr) return SG_ERR_NOMEM;
+  if (Algos().sha512 == nullptr || EVP_DigestInit_ex2(md, Algos().sha512, nullptr) != 1) {
+    EVP_MD_CTX_free(md);
+    return SG_ERR_UNKNOWN;
+  }
+  *ctx = md;
+  return SG_SUCCESS;
+}
+
+int ShaUpdate(void* ctx, const uint8_t* data, size_t len, void*) {
+  return EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx), data, len) == 1 ? SG_SUCCESS
+                                                                          : SG_ERR_UNKNOWN;
+}
+
+// The library reuses a digest context after final, so final re-initialises it.
+int ShaFinal(void* ctx, signal_buffer** output, void*) {
+  auto* md = static_cast<EVP_MD_CTX*>(ctx);
+  uint8_t out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_DigestFinal_ex(md, out, &len) != 1) return SG_ERR_UNKNOWN;
+  if (EVP_DigestInit_ex2(md, Algos().sha512, nullptr) != 1) return SG_ERR_UNKNOWN;
+  *output = signal_buffer_create(out, len);
+  return *output == nullptr ? SG_ERR_NOMEM : SG_SUCCESS;
+}
+
+void ShaCleanup(void* ctx, void*) { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx)); }
+
+const EVP_CIPHER* PickCipher(int cipher, size_t key_len) {
+  int mode = cipher == SG_CIPHER_AES_CBC_PKCS5 ? 0 : cipher == SG_CIPHER_AES_CTR_NOPADDING ? 1 : -1;
+  int size = key_len == 16 ? 0 : key_len == 24 ? 1 : key_len == 32 ? 2 : -1;
+  if (mode < 0 || size < 0) return nullptr;
+  return Algos().aes[mode][size];
+}
+
+int Crypt(bool encrypt, signal_buffer** output, int cipher, const uint8_t* key, size_t key_len,
+          const uint8_t* iv, size_t iv_len, const uint8_t* in, size_t in_len) {
+  const EVP_CIPHER* evp = PickCipher(cipher, key_len);
+  if (evp == nullptr || iv_len != 16) return SG_ERR_INVAL;
+  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+  if (ctx == nullptr) return SG_ERR_NOMEM;
+  int rc = SG_ERR_UNKNOWN;
+  signal_buffer* out = signal_buffer_alloc(in_len + EVP_MAX_BLOCK_LENGTH);
+  int len1 = 0, len2 = 0;
+  if (out != nullptr &&
+      EVP_CipherInit_ex2(ctx, evp, key, iv, encrypt ? 1 : 0, nullptr) == 1 &&
+      EVP_CipherUpdate(ctx, signal_buffer_data(out), &len1, in, static_cast<int>(in_len)) == 1 &&
+      EVP_CipherFinal_ex(ctx, signal_buffer_data(out) + len1, &len2) == 1) {
+    // signal_buffer has no truncate: copy the exact length.
+    *output = signal_buffer_create(signal_buffer_data(out), static_cast<size_t>(len1 + len2));
+    rc = *output == nullptr ? SG_ERR_NOMEM : SG_SUCCESS;
+  } else if (out == nullptr) {
+    rc = SG_ERR_NOMEM;
+  }
+  if (out != nullptr) signal_buffer_bzero_free(out);
+  EVP_CIPHER_CTX_free(ctx);
+  return rc;
+}
+
+int Encrypt(signal_buffer** output, int cipher, const uint8_t* key, size_t key_len,
+            const uint8_t* iv, size_t iv_len, const uint8_t* plaintext, size_t plaintext_len,
+            void*) {
+  return Crypt(true, output, cipher, key, key_len, iv, iv_len, plaintext, plaintext_len);
+}
+
+int Decrypt(signal_buffer** output, int cipher, const uint8_t* key, size_t key_len,
+            const uint8_t* iv, size_t iv_len, const uint8_t* ciphertext, size_t ciphertext_len,
+            void*) {
+  return Crypt(false, output, cipher, key, key_len, iv, iv_len, ciphertext, ciphertext_len);
+}
+
+}  // namespace
+
+const signal_crypto_provider& OpenSslCryptoProvider() {
+  static const signal_crypto_provider provider = {
+      Random,  HmacInit, HmacUpdate, HmacFinal, HmacCleanup, ShaInit,
+      ShaUpdate, ShaFinal, ShaCleanup, Encrypt, Decrypt, nullptr};
+  return provider;
+}
+
+}  // namespace kars::mesh

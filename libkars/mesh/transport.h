@@ -1,0 +1,38 @@
+// What an agent needs from a relay. RelayClient speaks gRPC to a kars-relay; LoopbackHub is a
+// complete in-process relay (directory and mailboxes in memory) for tests and benchmarks that
+// measure the protocol rather than the network.
+#ifndef KARS_MESH_TRANSPORT_H_
+#define KARS_MESH_TRANSPORT_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "kars/v1/mesh.pb.h"
+
+namespace kars::mesh {
+
+// Thread-safety: implementations are thread-safe.
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  // Publishes identity, signed prekey and new one-time prekeys; returns how many one-time
+  // prekeys the relay now holds.
+  virtual absl::StatusOr<uint32_t> PublishKeys(const kars::v1::mesh::PublishKeysRequest& req) = 0;
+  // A bundle of `mailbox`, consuming one one-time prekey. KARS_E_NOT_FOUND for an unknown one.
+  virtual absl::StatusOr<kars::v1::mesh::PreKeyBundle> FetchBundle(absl::string_view mailbox) = 0;
+  // Stores an envelope durably; true when it was a duplicate of one already held.
+  virtual absl::StatusOr<bool> Send(const kars::v1::mesh::Envelope& envelope) = 0;
+  // Pending envelopes (at most `max`); waits up to `wait` for a live one when none is pending.
+  virtual absl::StatusOr<std::vector<kars::v1::mesh::ReceiveResponse>> Receive(absl::Duration wait,
+                                                                               size_t max) = 0;
+  // Deletes received envelopes by sequence number.
+  virtual absl::Status Ack(const std::vector<uint64_t>& seqs) = 0;
+};
+
+}  // namespace kars::mesh
+
+#endif  // KARS_MESH_TRANSPORT_H_

@@ -1,0 +1,65 @@
+// Starts a real kars-relay on an OS-chosen loopback port for a test, and always stops it.
+#ifndef KARS_TESTS_INTEGRATION_MESH_RELAY_PROCESS_H_
+#define KARS_TESTS_INTEGRATION_MESH_RELAY_PROCESS_H_
+
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace kars::mesh::testing {
+
+class RelayProcess {
+ public:
+  explicit RelayProcess(std::vector<std::string> extra = {}) {
+    std::string tmpl =
+        (std::filesystem::temp_directory_path() / "kars-relay-test-XXXXXX").string();
+    dir_ = mkdtemp(tmpl.data());
+    int fds[2];
+    if (pipe(fds) != 0) return;
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(fds[1], 1);
+      close(fds[0]);
+      std::vector<std::string> args = {KARS_RELAY_BIN, "--listen", "127.0.0.1:0", "--data-dir",
+                                       dir_ + "/data"};
+      args.insert(args.end(), extra.begin(), extra.end());
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+    close(fds[1]);
+    FILE* out = fdopen(fds[0], "r");
+    char line[128] = {};
+    if (out != nullptr && fgets(line, sizeof line, out) != nullptr) {
+      std::string s(line);
+      if (s.rfind("listening on ", 0) == 0) address_ = s.substr(13, s.find('\n') - 13);
+    }
+    if (out != nullptr) fclose(out);
+  }
+  ~RelayProcess() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    std::filesystem::remove_all(dir_);
+  }
+  const std::string& address() const { return address_; }
+  std::string db_path() const { return dir_ + "/data/relay.db"; }
+
+ private:
+  pid_t pid_ = -1;
+  std::string dir_;
+  std::string address_;
+};
+
+}  // namespace kars::mesh::testing
+
+#endif  // KARS_TESTS_INTEGRATION_MESH_RELAY_PROCESS_H_
