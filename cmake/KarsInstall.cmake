@@ -10,7 +10,7 @@ install(TARGETS kars kars_static
 # The .pc file locates the prefix relative to itself, so a staged or relocated install works.
 file(RELATIVE_PATH KARS_PC_PREFIX_FROM_PCFILEDIR "/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/")
 string(REGEX REPLACE "/$" "" KARS_PC_PREFIX_FROM_PCFILEDIR "${KARS_PC_PREFIX_FROM_PCFILEDIR}")
-set(KARS_PC_REQUIRES_PRIVATE "libcrypto libssl protobuf yaml-cpp re2 libhs")
+set(KARS_PC_REQUIRES_PRIVATE "libcrypto libssl protobuf yaml-cpp re2 libhs absl_status absl_statusor absl_strings absl_synchronization absl_time absl_civil_time absl_flat_hash_map absl_flat_hash_set absl_optional")
 configure_file("${PROJECT_SOURCE_DIR}/cmake/kars.pc.in" "${PROJECT_BINARY_DIR}/kars.pc" @ONLY)
 install(FILES "${PROJECT_BINARY_DIR}/kars.pc" DESTINATION "${CMAKE_INSTALL_LIBDIR}/pkgconfig")
 

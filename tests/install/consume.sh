@@ -23,7 +23,19 @@ echo "--- pkg-config build:"
 ldd "$stage/c-consumer-pc" | grep -q "$libdir/libkars.so.0" \
   || { echo "consume: pkg-config build did not link the staged libkars.so.0" >&2; exit 1; }
 
-# 2. find_package(kars), shared and static
+# 2. pkg-config --static: libkars.a and everything it needs
+# shellcheck disable=SC2046
+"$cc" "${flags[@]}" -Wall -Wextra -Werror "$source/examples/c-consumer/main.c" \
+  -Wl,-Bstatic -lkars -Wl,-Bdynamic $(pkg-config --cflags kars) \
+  $(pkg-config --static --libs-only-L --libs-only-other kars) \
+  $(pkg-config --static --libs kars | tr ' ' '\n' | grep -v '^-lkars$' | tr '\n' ' ') -o "$stage/c-consumer-pc-static"
+echo "--- pkg-config --static build:"
+"$stage/c-consumer-pc-static"
+if ldd "$stage/c-consumer-pc-static" | grep -q libkars; then
+  echo "consume: the pkg-config static consumer still needs libkars.so" >&2; exit 1
+fi
+
+# 3. find_package(kars), shared and static
 cmake -S "$source/examples/c-consumer" -B "$stage/cmake-build" -G Ninja \
   -DCMAKE_C_COMPILER="$cc" -DCMAKE_PREFIX_PATH="$stage/prefix" \
   -DCMAKE_C_FLAGS="${flags[*]}" -DCMAKE_EXE_LINKER_FLAGS="${flags[*]}" \
