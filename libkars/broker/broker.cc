@@ -3,6 +3,9 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <cstdio>
+
+#include "absl/container/inlined_vector.h"
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -141,7 +144,7 @@ absl::Status Broker::RemoveSource(const std::string& id) {
     if (!credentials_.contains(id)) return MakeStatus(KARS_E_NOT_FOUND, absl::StrCat("no source '", id, "'"));
     for (const Grant& g : grants_->grants()) {
       for (const auto& c : g.Credentials()) {
-        if (c == id) {
+        if (c == absl::string_view(id)) {
           return MakeStatus(KARS_E_PRECONDITION,
                             absl::StrCat("source '", id, "' is used by grant '", g.id, "'"));
         }
@@ -160,7 +163,7 @@ absl::Status Broker::AddGrant(Grant grant) {
     if (g.id == grant.id) return MakeStatus(KARS_E_EXISTS, absl::StrCat("grant '", grant.id, "' exists already"));
   }
   for (const auto& c : grant.Credentials()) {
-    if (!credentials_.contains(c)) {
+    if (!credentials_.contains(std::string(c))) {
       return MakeStatus(KARS_E_NOT_FOUND,
                         absl::StrCat("grant '", grant.id, "': no source '", c, "'"));
     }
@@ -205,13 +208,13 @@ absl::Status Broker::RebuildIndex() {
   auto index = LeakIndex::Build(held);
   if (!index.ok()) return index.status();
   ++rebuilds_;
-  absl::MutexLock lock(&index_mu_);
+  absl::MutexLock lock(&mu_);
   index_ = *std::move(index);
   return absl::OkStatus();
 }
 
 std::shared_ptr<const LeakIndex> Broker::leak_index() const {
-  absl::MutexLock lock(&index_mu_);
+  absl::ReaderMutexLock lock(&mu_);
   return index_;
 }
 
@@ -268,13 +271,36 @@ absl::StatusOr<Injection> Broker::Inject(absl::string_view principal, absl::stri
   if (!dest.ok()) {
     return Deny(DenyReason::kInvalidRequest, std::string(dest.status().message()), "", principal, url);
   }
-  // Held values the agent already put in the URL or its headers: refuse before anything else.
-  const std::shared_ptr<const LeakIndex> index = leak_index();
+  // One snapshot of everything the decision reads: leak index, grant, credentials.
+  std::shared_ptr<const LeakIndex> index;
+  std::shared_ptr<const Grant> grant;
+  absl::InlinedVector<std::shared_ptr<Credential>, 2> creds;
+  bool has_sink;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    index = index_;
+    has_sink = sink_ != nullptr;
+    grant = grants_->Match(principal, method, *dest);
+    if (grant != nullptr) {
+      for (const auto& id : grant->Credentials()) {
+        auto it = credentials_.find(id);
+        creds.push_back(it == credentials_.end() ? nullptr : it->second);
+      }
+    }
+  }
+  // Held values the agent already put in the URL or its headers: refused before anything else.
+  // One scan over URL and header values joined by NUL, which no encoded form contains.
   LeakMatch hit;
-  auto found = index->FindFirst(url, &hit);
-  if (!found.ok()) return found.status();
-  for (std::size_t i = 0; !*found && i < headers.size(); ++i) {
-    found = index->FindFirst(headers[i].second, &hit);
+  absl::StatusOr<bool> found = false;
+  if (!index->empty()) {
+    std::string joined;
+    std::size_t total = url.size();
+    for (const Header& h : headers) total += h.second.size() + 1;
+    joined.reserve(total);
+    joined.append(url.data(), url.size());
+    for (const Header& h : headers) joined.append(1, '\0').append(h.second);
+    found = index->FindFirst(joined, &hit);
+    SecureZero(joined);
     if (!found.ok()) return found.status();
   }
   if (*found) {
@@ -284,31 +310,16 @@ absl::StatusOr<Injection> Broker::Inject(absl::string_view principal, absl::stri
                              EncodingName(hit.encoding), ")"),
                 cred, principal, url);
   }
-
-  std::shared_ptr<const GrantTable> table;
-  std::vector<std::shared_ptr<Credential>> creds;
-  std::shared_ptr<const Grant> grant;
-  {
-    absl::ReaderMutexLock lock(&mu_);
-    table = grants_;
-    grant = table->Match(principal, method, *dest);
-    if (grant != nullptr) {
-      for (const auto& id : grant->Credentials()) {
-        auto it = credentials_.find(id);
-        creds.push_back(it == credentials_.end() ? nullptr : it->second);
-      }
-    }
-  }
   if (grant == nullptr) {
     return Deny(DenyReason::kNoGrant,
                 absl::StrCat("no grant for principal '", principal, "' to ", method, " ",
                              DestinationString(*dest)),
                 "", principal, url);
   }
-  std::vector<Token> tokens;
-  const std::vector<std::string> ids = grant->Credentials();
+  absl::InlinedVector<Token, 2> tokens;
+  const auto ids = grant->Credentials();
   for (std::size_t i = 0; i < creds.size(); ++i) {
-    const std::string& id = ids[i];
+    const std::string id(ids[i]);
     if (creds[i] == nullptr) {
       return Deny(DenyReason::kCredentialUnavailable, absl::StrCat("credential '", id, "' is not configured"),
                   id, principal, url);
@@ -354,14 +365,12 @@ absl::StatusOr<Injection> Broker::Inject(absl::string_view principal, absl::stri
   for (const Token& t : tokens) {
     if (t.expires_at && *t.expires_at - now < ttl) ttl = *t.expires_at - now;
   }
-  std::string destination = DestinationString(*dest);
-  bool has_sink;
-  {
-    absl::ReaderMutexLock lock(&mu_);
-    has_sink = sink_ != nullptr;
-  }
-  std::string event_destination = has_sink ? destination : std::string();
-  auto lease = leases_.Issue(grant, principal, std::move(destination), now, ttl);
+  char port[8];
+  const int port_len = snprintf(port, sizeof port, ":%d", dest->port);
+  std::string origin;
+  origin.reserve(dest->scheme.size() + 3 + dest->host.size() + static_cast<std::size_t>(port_len));
+  origin.append(dest->scheme).append("://").append(dest->host).append(port, static_cast<std::size_t>(port_len));
+  auto lease = leases_.Acquire(grant, principal, origin, now, ttl);
   if (!lease.ok()) {
     return Deny(DenyReason::kLeasesExhausted, std::string(lease.status().message()), inj.credential_id,
                 principal, url);
@@ -372,7 +381,7 @@ absl::StatusOr<Injection> Broker::Inject(absl::string_view principal, absl::stri
     Emit(absl::StrCat("{\"event\":\"inject\",\"lease\":", JsonString(inj.lease_id), ",\"credential\":",
                       JsonString(inj.credential_id), ",\"grant\":", JsonString(grant->id),
                       ",\"principal\":", JsonString(principal), ",\"destination\":",
-                      JsonString(event_destination), ",\"ttl_s\":", absl::ToInt64Seconds(ttl), "}"));
+                      JsonString(DestinationString(*dest)), "}"));
   }
   return inj;
 }

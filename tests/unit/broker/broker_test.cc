@@ -76,10 +76,23 @@ TEST_F(BrokerTest, InjectsHeaderFromTemplateUnderALease) {
   auto leases = broker_->ListLeases();
   ASSERT_EQ(leases.size(), 1u);
   EXPECT_EQ(leases[0].principal, "agent-7");
-  EXPECT_EQ(leases[0].destination, "https://api.model.example:443/v1/chat");
+  EXPECT_EQ(leases[0].destination, "https://api.model.example:443/v1/");
   EXPECT_EQ(leases[0].ttl, absl::Minutes(5));
   const std::string json = LeasesJson(leases) + CredentialsJson(broker_->ListCredentials());
   EXPECT_FALSE(absl::StrContains(json, "alpha-token-AAAA")) << json;
+}
+
+TEST_F(BrokerTest, LeaseIsReusedPerPrincipalGrantAndOriginUntilRevoked) {
+  const std::string first = Inject("agent-7", "POST", "https://api.model.example/v1/chat").lease_id;
+  EXPECT_EQ(Inject("agent-7", "POST", "https://api.model.example/v1/other").lease_id, first);
+  EXPECT_NE(Inject("agent-8", "POST", "https://api.model.example/v1/chat").lease_id, first);
+  EXPECT_NE(Inject("agent-admin", "POST", "https://api.model.example/v1/admin/x").lease_id, first);
+  EXPECT_EQ(broker_->ListLeases().size(), 3u);
+  EXPECT_EQ(broker_->Revoke(RevokeBy::kLease, first), 1u);
+  const std::string second = Inject("agent-7", "POST", "https://api.model.example/v1/chat").lease_id;
+  EXPECT_NE(second, first);
+  EXPECT_TRUE(broker_->CheckLease(second).ok());
+  EXPECT_FALSE(broker_->CheckLease(first).ok());
 }
 
 TEST_F(BrokerTest, NoGrantNoCredential) {
