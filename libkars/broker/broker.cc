@@ -365,11 +365,7 @@ absl::StatusOr<Injection> Broker::Inject(absl::string_view principal, absl::stri
   for (const Token& t : tokens) {
     if (t.expires_at && *t.expires_at - now < ttl) ttl = *t.expires_at - now;
   }
-  char port[8];
-  const int port_len = snprintf(port, sizeof port, ":%d", dest->port);
-  std::string origin;
-  origin.reserve(dest->scheme.size() + 3 + dest->host.size() + static_cast<std::size_t>(port_len));
-  origin.append(dest->scheme).append("://").append(dest->host).append(port, static_cast<std::size_t>(port_len));
+  const std::string origin = absl::StrCat(dest->scheme, "://", dest->host, ":", dest->port);
   auto lease = leases_.Acquire(grant, principal, origin, now, ttl);
   if (!lease.ok()) {
     return Deny(DenyReason::kLeasesExhausted, std::string(lease.status().message()), inj.credential_id,
