@@ -52,9 +52,11 @@ TEST(Secret, PagesAreDumpExcludedAndLocked) {
   ASSERT_FALSE(flags.empty()) << "mapping not found";
   EXPECT_NE(flags.find(" dd"), std::string::npos) << flags;
   EXPECT_NE(flags.find(" dc"), std::string::npos) << flags;
+#ifndef __SANITIZE_ADDRESS__  // AddressSanitizer turns mlock into a no-op that reports success
   if ((*s)->locked()) {
     EXPECT_NE(flags.find(" lo"), std::string::npos) << flags;
   }
+#endif
 }
 
 TEST(Secret, EmptyValueIsValid) {
