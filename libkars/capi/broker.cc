@@ -127,9 +127,12 @@ kars_status kars_broker_add_source(kars_broker* broker, const char* definition, 
   return Guard(err, [&]() -> absl::Status {
     KARS_REQUIRE_ARG(broker);
     KARS_REQUIRE_ARG(definition);
-    auto spec = kars::broker::ParseSource(View(definition, len));
-    if (!spec.ok()) return spec.status();
-    return broker->impl->AddSource(*std::move(spec));
+    auto specs = kars::broker::ParseSources(View(definition, len));
+    if (!specs.ok()) return specs.status();
+    for (auto& spec : *specs) {
+      if (absl::Status s = broker->impl->AddSource(std::move(spec)); !s.ok()) return s;
+    }
+    return absl::OkStatus();
   });
 }
 
