@@ -287,7 +287,10 @@ absl::StatusOr<Injection> Broker::Inject(absl::string_view principal, absl::stri
   // One scan over URL and header values joined by NUL, which no encoded form contains.
   LeakMatch hit;
   absl::StatusOr<bool> found = false;
-  if (!index->empty()) {
+  if (!index->empty() && headers.empty()) {
+    found = index->FindFirst(url, &hit);
+    if (!found.ok()) return found.status();
+  } else if (!index->empty()) {
     std::string joined;
     std::size_t total = url.size();
     for (const Header& h : headers) total += h.second.size() + 1;

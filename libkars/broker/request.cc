@@ -22,7 +22,9 @@ absl::StatusOr<Destination> ParseUrl(absl::string_view url) {
   else if (d.scheme == "http" || d.scheme == "ws") default_port = 80;
   else return absl::InvalidArgumentError(absl::StrCat("url: unsupported scheme '", d.scheme, "'"));
   absl::string_view rest = url.substr(sep + 3);
-  const std::size_t end = rest.find_first_of("/?#");
+  std::size_t end = 0;  // the authority ends at the first '/', '?' or '#'
+  while (end < rest.size() && rest[end] != '/' && rest[end] != '?' && rest[end] != '#') ++end;
+  if (end == rest.size()) end = absl::string_view::npos;
   absl::string_view authority = rest.substr(0, end);
   if (authority.find('@') != absl::string_view::npos) {
     return absl::InvalidArgumentError("url: user info in the authority is not accepted");
