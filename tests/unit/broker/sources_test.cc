@@ -302,6 +302,33 @@ TEST(OAuthClientCredentials, EndpointFailuresAreNamedAndDenied) {
   }
 }
 
+TEST(OAuthClientCredentials, EndpointThatIsDownIsUnavailable) {
+  TempDir dir;
+  int port = 0;
+  {
+    TokenServer gone([](const TokenRequest&) { return TokenResponse{}; });
+    port = gone.port();
+  }  // stopped: nothing listens on its port now
+  TokenServer server([](const TokenRequest&) { return TokenResponse{}; });
+  std::string config = OAuthConfig(server, dir, "    timeout_ms: 1000\n");
+  const std::string live = absl::StrCat(":", server.port(), "/");
+  config.replace(config.find(live), live.size(), absl::StrCat(":", port, "/"));
+  auto b = MustBroker(config);
+  Injection inj = MustInject(*b);
+  EXPECT_EQ(inj.reason, DenyReason::kCredentialUnavailable);
+  EXPECT_TRUE(absl::StrContains(inj.message, "connect failed")) << inj.message;
+}
+
+TEST(ExecSource, AlreadyExpiredValueIsNeverInjected) {
+  TempDir dir;
+  const std::string plugin = Plugin(dir, "old.sh", "echo '{\"value\": \"stale-value-1234\", \"expires_at\": \"2001-01-01T00:00:00Z\"}'");
+  auto b = MustBroker(absl::StrCat("sources:\n  - {id: p, type: exec, command: ['", plugin, "']}\n", Grant("p")));
+  Injection inj = MustInject(*b);
+  EXPECT_EQ(inj.reason, DenyReason::kCredentialUnavailable);
+  EXPECT_TRUE(absl::StrContains(inj.message, "expired")) << inj.message;
+  EXPECT_TRUE(inj.set_headers.empty());
+}
+
 TEST(OAuthClientCredentials, RejectsAServerItCannotVerify) {
   TempDir dir;
   TokenServer server([](const TokenRequest&) { return TokenResponse{200, R"({"access_token":"abc-def-123"})"}; });
