@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "libkars/broker/broker.h"
 #include "libkars/broker/encodings.h"
 #include "libkars/broker/leak_index.h"
@@ -151,6 +152,16 @@ void BM_Inject(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_Inject);
+
+// The same with Abseil's mutex deadlock detection off: Debian's Abseil is built with it on, and
+// it takes a global graph lock on every Mutex acquisition. Hosts may turn it off process-wide
+// (absl::SetMutexDeadlockDetectionMode); the library does not do that on their behalf.
+void BM_Inject_NoDeadlockDetection(benchmark::State& state) {
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  BM_Inject(state);
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kAbort);
+}
+BENCHMARK(BM_Inject_NoDeadlockDetection);
 
 void BM_Redactor(benchmark::State& state) {
   const Corpus& c = CorpusOf(static_cast<int>(state.range(1)));

@@ -3,7 +3,8 @@
  * the broker scans outgoing requests for every secret value it holds (in raw form and common
  * encodings) and redacts those values from responses as they stream back.
  *
- * Configuration is YAML or JSON (see docs in libkars/broker/config.h): sources (file, env, exec
+ * Configuration is YAML or JSON (see docs in libkars/broker/config.h): sources (file, directory of
+ * key files, env, exec
  * plugin, OAuth 2.0 client credentials, OAuth 2.0 token exchange) and grants. It can also be
  * built up call by call with kars_broker_add_source / kars_broker_add_grant, each taking the
  * YAML or JSON of one entry.

@@ -3,6 +3,9 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <cstdio>
+
+#include "absl/container/inlined_vector.h"
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -50,9 +53,6 @@ std::string FormatValue(const std::string& format, absl::string_view value) {
   return out;
 }
 
-std::string TimeJson(absl::Time t) {
-  return JsonString(absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone()));
-}
 
 }  // namespace
 
@@ -72,8 +72,6 @@ Injection::~Injection() {
   for (auto& h : set_headers) SecureZero(h.second);
   SecureZero(query);
 }
-
-std::string JsonString(absl::string_view s) { return absl::StrCat("\"", JsonEscape(s), "\""); }
 
 Broker::Broker(BrokerSettings settings)
     : settings_(settings), leases_(settings.max_leases),
@@ -141,7 +139,7 @@ absl::Status Broker::RemoveSource(const std::string& id) {
     if (!credentials_.contains(id)) return MakeStatus(KARS_E_NOT_FOUND, absl::StrCat("no source '", id, "'"));
     for (const Grant& g : grants_->grants()) {
       for (const auto& c : g.Credentials()) {
-        if (c == id) {
+        if (c == absl::string_view(id)) {
           return MakeStatus(KARS_E_PRECONDITION,
                             absl::StrCat("source '", id, "' is used by grant '", g.id, "'"));
         }
@@ -160,7 +158,7 @@ absl::Status Broker::AddGrant(Grant grant) {
     if (g.id == grant.id) return MakeStatus(KARS_E_EXISTS, absl::StrCat("grant '", grant.id, "' exists already"));
   }
   for (const auto& c : grant.Credentials()) {
-    if (!credentials_.contains(c)) {
+    if (!credentials_.contains(std::string(c))) {
       return MakeStatus(KARS_E_NOT_FOUND,
                         absl::StrCat("grant '", grant.id, "': no source '", c, "'"));
     }
@@ -205,13 +203,13 @@ absl::Status Broker::RebuildIndex() {
   auto index = LeakIndex::Build(held);
   if (!index.ok()) return index.status();
   ++rebuilds_;
-  absl::MutexLock lock(&index_mu_);
+  absl::MutexLock lock(&mu_);
   index_ = *std::move(index);
   return absl::OkStatus();
 }
 
 std::shared_ptr<const LeakIndex> Broker::leak_index() const {
-  absl::MutexLock lock(&index_mu_);
+  absl::ReaderMutexLock lock(&mu_);
   return index_;
 }
 
@@ -268,13 +266,39 @@ absl::StatusOr<Injection> Broker::Inject(absl::string_view principal, absl::stri
   if (!dest.ok()) {
     return Deny(DenyReason::kInvalidRequest, std::string(dest.status().message()), "", principal, url);
   }
-  // Held values the agent already put in the URL or its headers: refuse before anything else.
-  const std::shared_ptr<const LeakIndex> index = leak_index();
+  // One snapshot of everything the decision reads: leak index, grant, credentials.
+  std::shared_ptr<const LeakIndex> index;
+  std::shared_ptr<const Grant> grant;
+  absl::InlinedVector<std::shared_ptr<Credential>, 2> creds;
+  bool has_sink;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    index = index_;
+    has_sink = sink_ != nullptr;
+    grant = grants_->Match(principal, method, *dest);
+    if (grant != nullptr) {
+      for (const auto& id : grant->Credentials()) {
+        auto it = credentials_.find(id);
+        creds.push_back(it == credentials_.end() ? nullptr : it->second);
+      }
+    }
+  }
+  // Held values the agent already put in the URL or its headers: refused before anything else.
+  // One scan over URL and header values joined by NUL, which no encoded form contains.
   LeakMatch hit;
-  auto found = index->FindFirst(url, &hit);
-  if (!found.ok()) return found.status();
-  for (std::size_t i = 0; !*found && i < headers.size(); ++i) {
-    found = index->FindFirst(headers[i].second, &hit);
+  absl::StatusOr<bool> found = false;
+  if (!index->empty() && headers.empty()) {
+    found = index->FindFirst(url, &hit);
+    if (!found.ok()) return found.status();
+  } else if (!index->empty()) {
+    std::string joined;
+    std::size_t total = url.size();
+    for (const Header& h : headers) total += h.second.size() + 1;
+    joined.reserve(total);
+    joined.append(url.data(), url.size());
+    for (const Header& h : headers) joined.append(1, '\0').append(h.second);
+    found = index->FindFirst(joined, &hit);
+    SecureZero(joined);
     if (!found.ok()) return found.status();
   }
   if (*found) {
@@ -284,31 +308,16 @@ absl::StatusOr<Injection> Broker::Inject(absl::string_view principal, absl::stri
                              EncodingName(hit.encoding), ")"),
                 cred, principal, url);
   }
-
-  std::shared_ptr<const GrantTable> table;
-  std::vector<std::shared_ptr<Credential>> creds;
-  std::shared_ptr<const Grant> grant;
-  {
-    absl::ReaderMutexLock lock(&mu_);
-    table = grants_;
-    grant = table->Match(principal, method, *dest);
-    if (grant != nullptr) {
-      for (const auto& id : grant->Credentials()) {
-        auto it = credentials_.find(id);
-        creds.push_back(it == credentials_.end() ? nullptr : it->second);
-      }
-    }
-  }
   if (grant == nullptr) {
     return Deny(DenyReason::kNoGrant,
                 absl::StrCat("no grant for principal '", principal, "' to ", method, " ",
                              DestinationString(*dest)),
                 "", principal, url);
   }
-  std::vector<Token> tokens;
-  const std::vector<std::string> ids = grant->Credentials();
+  absl::InlinedVector<Token, 2> tokens;
+  const auto ids = grant->Credentials();
   for (std::size_t i = 0; i < creds.size(); ++i) {
-    const std::string& id = ids[i];
+    const std::string id(ids[i]);
     if (creds[i] == nullptr) {
       return Deny(DenyReason::kCredentialUnavailable, absl::StrCat("credential '", id, "' is not configured"),
                   id, principal, url);
@@ -354,14 +363,8 @@ absl::StatusOr<Injection> Broker::Inject(absl::string_view principal, absl::stri
   for (const Token& t : tokens) {
     if (t.expires_at && *t.expires_at - now < ttl) ttl = *t.expires_at - now;
   }
-  std::string destination = DestinationString(*dest);
-  bool has_sink;
-  {
-    absl::ReaderMutexLock lock(&mu_);
-    has_sink = sink_ != nullptr;
-  }
-  std::string event_destination = has_sink ? destination : std::string();
-  auto lease = leases_.Issue(grant, principal, std::move(destination), now, ttl);
+  const std::string origin = absl::StrCat(dest->scheme, "://", dest->host, ":", dest->port);
+  auto lease = leases_.Acquire(grant, principal, origin, now, ttl);
   if (!lease.ok()) {
     return Deny(DenyReason::kLeasesExhausted, std::string(lease.status().message()), inj.credential_id,
                 principal, url);
@@ -372,7 +375,7 @@ absl::StatusOr<Injection> Broker::Inject(absl::string_view principal, absl::stri
     Emit(absl::StrCat("{\"event\":\"inject\",\"lease\":", JsonString(inj.lease_id), ",\"credential\":",
                       JsonString(inj.credential_id), ",\"grant\":", JsonString(grant->id),
                       ",\"principal\":", JsonString(principal), ",\"destination\":",
-                      JsonString(event_destination), ",\"ttl_s\":", absl::ToInt64Seconds(ttl), "}"));
+                      JsonString(DestinationString(*dest)), "}"));
   }
   return inj;
 }
@@ -470,41 +473,6 @@ BrokerMetrics Broker::Metrics() const {
   m.revocations = revocations_;
   m.index_rebuilds = rebuilds_;
   return m;
-}
-
-std::string LeasesJson(const std::vector<Lease>& leases) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < leases.size(); ++i) {
-    const Lease& l = leases[i];
-    absl::StrAppend(&out, i ? "," : "", "{\"id\":", JsonString(l.id), ",\"credential\":",
-                    JsonString(l.credential), ",\"grant\":", JsonString(l.grant), ",\"principal\":",
-                    JsonString(l.principal), ",\"destination\":", JsonString(l.destination),
-                    ",\"issued\":", TimeJson(l.issued), ",\"ttl_s\":", absl::ToInt64Seconds(l.ttl),
-                    ",\"revoked\":", l.revoked ? "true" : "false", "}");
-  }
-  return out + "]";
-}
-
-std::string CredentialsJson(const std::vector<CredentialInfo>& creds) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < creds.size(); ++i) {
-    const CredentialInfo& c = creds[i];
-    absl::StrAppend(&out, i ? "," : "", "{\"id\":", JsonString(c.id), ",\"type\":", JsonString(c.kind),
-                    ",\"available\":", c.available ? "true" : "false", ",\"expires_at\":",
-                    c.expires_at ? TimeJson(*c.expires_at) : "null", ",\"fetches_ok\":", c.fetches_ok,
-                    ",\"fetches_failed\":", c.fetches_failed, ",\"generation\":", c.generation,
-                    ",\"last_error\":", JsonString(c.last_error), "}");
-  }
-  return out + "]";
-}
-
-std::string MetricsJson(const BrokerMetrics& m) {
-  return absl::StrCat("{\"injections\":", m.injections, ",\"denials\":{\"no_grant\":", m.denials_no_grant,
-                      ",\"credential_unavailable\":", m.denials_unavailable,
-                      ",\"credential_exfiltration\":", m.denials_exfiltration,
-                      ",\"invalid_request\":", m.denials_invalid, ",\"leases_exhausted\":",
-                      m.denials_exhausted, "},\"scans\":", m.scans, ",\"scan_hits\":", m.scan_hits,
-                      ",\"revocations\":", m.revocations, ",\"index_rebuilds\":", m.index_rebuilds, "}");
 }
 
 }  // namespace kars::broker

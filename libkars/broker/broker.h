@@ -114,7 +114,7 @@ class Broker {
   // Replaces any held value (in any form) in `text`: the last line of defence for messages.
   std::string Sanitize(absl::string_view text) const;
 
-  std::shared_ptr<const LeakIndex> leak_index() const ABSL_LOCKS_EXCLUDED(index_mu_);
+  std::shared_ptr<const LeakIndex> leak_index() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   explicit Broker(BrokerSettings settings);
@@ -131,9 +131,8 @@ class Broker {
   std::shared_ptr<const GrantTable> grants_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<const std::function<void(const std::string&)>> sink_ ABSL_GUARDED_BY(mu_);
 
+  std::shared_ptr<const LeakIndex> index_ ABSL_GUARDED_BY(mu_);
   absl::Mutex rebuild_mu_ ABSL_ACQUIRED_BEFORE(mu_);  // one rebuild at a time
-  mutable absl::Mutex index_mu_;
-  std::shared_ptr<const LeakIndex> index_ ABSL_GUARDED_BY(index_mu_);
 
   std::atomic<bool> bulk_loading_{false};  // FromConfig: defer index builds to the end
   mutable std::atomic<std::uint64_t> injections_{0}, no_grant_{0}, unavailable_{0},

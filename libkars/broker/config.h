@@ -4,9 +4,10 @@
 //   settings: {token_patterns: true, max_leases: 1000000}
 //   sources:
 //     - id: model-key
-//       type: file                      # file | env | exec | oauth_client_credentials
+//       type: file          # file | directory | env | exec | oauth_client_credentials
 //       path: /var/run/secrets/model/key   # | oauth_token_exchange
 //     - {id: gh, type: env, name: GH_TOKEN}
+//     - {id: projected, type: directory, path: /var/run/secrets/app}  # → "projected/<key>" each
 //     - {id: plugin, type: exec, command: [/usr/bin/token-plugin, --audience, x], timeout_ms: 5000}
 //     - id: svc
 //       type: oauth_client_credentials
@@ -64,7 +65,10 @@ struct BrokerConfig {
 
 // Errors are KARS_E_INVALID_ARGUMENT and name the entry and field ("sources[2] (id 'x'): ...").
 absl::StatusOr<BrokerConfig> ParseConfig(absl::string_view text);
+// One source; a directory source (several) is refused here.
 absl::StatusOr<SourceSpec> ParseSource(absl::string_view text);
+// One source definition, which a directory source expands into one source per key.
+absl::StatusOr<std::vector<SourceSpec>> ParseSources(absl::string_view text);
 absl::StatusOr<Grant> ParseGrant(absl::string_view text);
 
 }  // namespace kars::broker

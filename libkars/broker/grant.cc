@@ -23,7 +23,7 @@ bool ValidHeaderName(absl::string_view name) {
 
 }  // namespace
 
-std::vector<std::string> Grant::Credentials() const {
+absl::InlinedVector<absl::string_view, 2> Grant::Credentials() const {
   if (kind == InjectionKind::kBasic) return {username_credential, password_credential};
   return {credential};
 }

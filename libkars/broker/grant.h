@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -39,8 +40,8 @@ struct Grant {
   std::vector<std::string> pass_through;  // agent headers kept (otherwise stripped)
   absl::Duration lease_ttl = absl::Minutes(5);
 
-  // The credentials this grant injects.
-  std::vector<std::string> Credentials() const;
+  // The credentials this grant injects (views into this grant).
+  absl::InlinedVector<absl::string_view, 2> Credentials() const;
 };
 
 // Checks a grant on its own (fields, format, methods). Messages name the grant and field.

@@ -35,8 +35,9 @@ std::uint64_t NextHyperscanGeneration() {
   return next.fetch_add(1, std::memory_order_relaxed);
 }
 
-hs_scratch_t* ThreadScratch(const hs_database_t* db, std::uint64_t generation) {
-  thread_local ScratchHolder holder;
+hs_scratch_t* ThreadScratch(ScratchSlot slot, const hs_database_t* db, std::uint64_t generation) {
+  thread_local ScratchHolder holders[2];
+  ScratchHolder& holder = holders[static_cast<int>(slot)];
   if (holder.fits != generation || holder.scratch == nullptr) {
     // Growing the scratch keeps it valid for every database it was grown for.
     if (hs_alloc_scratch(db, &holder.scratch) != HS_SUCCESS) return nullptr;
@@ -90,7 +91,7 @@ absl::StatusOr<std::shared_ptr<const LeakIndex>> LeakIndex::Build(
       return MakeStatus(KARS_E_INTERNAL, absl::StrCat("leak index: hyperscan compile failed: ", why));
     }
     index->generation_ = NextHyperscanGeneration();
-    if (ThreadScratch(index->db_, index->generation_) == nullptr) {
+    if (ThreadScratch(ScratchSlot::kLeakIndex, index->db_, index->generation_) == nullptr) {
       return MakeStatus(KARS_E_NO_MEMORY, "leak index: cannot allocate hyperscan scratch");
     }
   }
@@ -124,7 +125,7 @@ LeakMatch LeakIndex::MatchFor(unsigned id, std::size_t end) const {
 
 absl::StatusOr<bool> LeakIndex::FindFirst(absl::string_view data, LeakMatch* match) const {
   if (db_ == nullptr || data.empty()) return false;
-  hs_scratch_t* scratch = ThreadScratch(db_, generation_);
+  hs_scratch_t* scratch = ThreadScratch(ScratchSlot::kLeakIndex, db_, generation_);
   if (scratch == nullptr) return MakeStatus(KARS_E_NO_MEMORY, "leak scan: no hyperscan scratch");
   ScanContext ctx{this, true, match, false, nullptr};
   const hs_error_t rc = hs_scan(db_, data.data(), static_cast<unsigned>(data.size()), 0, scratch,
@@ -137,7 +138,7 @@ absl::StatusOr<bool> LeakIndex::FindFirst(absl::string_view data, LeakMatch* mat
 
 absl::Status LeakIndex::FindAll(absl::string_view data, std::vector<LeakMatch>* matches) const {
   if (db_ == nullptr || data.empty()) return absl::OkStatus();
-  hs_scratch_t* scratch = ThreadScratch(db_, generation_);
+  hs_scratch_t* scratch = ThreadScratch(ScratchSlot::kLeakIndex, db_, generation_);
   if (scratch == nullptr) return MakeStatus(KARS_E_NO_MEMORY, "leak scan: no hyperscan scratch");
   ScanContext ctx{this, false, nullptr, false, matches};
   const hs_error_t rc = hs_scan(db_, data.data(), static_cast<unsigned>(data.size()), 0, scratch,

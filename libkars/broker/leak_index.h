@@ -74,8 +74,11 @@ class LeakIndex {
   std::size_t max_len_ = 0;
 };
 
-// Per-thread Hyperscan scratch space that fits the database of generation `generation`.
-hs_scratch* ThreadScratch(const hs_database* db, std::uint64_t generation);
+// Per-thread Hyperscan scratch space that fits the database of generation `generation`. Each
+// kind of database has its own slot: re-fitting one scratch to two alternating databases would
+// reallocate it on every call.
+enum class ScratchSlot { kLeakIndex = 0, kTokenPatterns = 1 };
+hs_scratch* ThreadScratch(ScratchSlot slot, const hs_database* db, std::uint64_t generation);
 std::uint64_t NextHyperscanGeneration();
 
 }  // namespace kars::broker

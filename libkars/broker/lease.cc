@@ -3,6 +3,7 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -39,33 +40,70 @@ bool LeaseTable::SeqOf(absl::string_view id, std::uint64_t* seq) const {
   return absl::StartsWith(id, prefix_) && absl::SimpleAtoi(id.substr(prefix_.size()), seq);
 }
 
+void LeaseTable::Forget(std::uint64_t seq, const Record& r) {
+  auto it = reuse_.find(r.reuse_key);
+  if (it != reuse_.end() && it->second == seq) reuse_.erase(it);
+}
+
 void LeaseTable::ExpireFront(absl::Time now) {
   while (!order_.empty() && order_.front().first <= now) {
-    records_.erase(order_.front().second);
+    auto it = records_.find(order_.front().second);
+    if (it != records_.end()) {
+      Forget(it->first, it->second);
+      records_.erase(it);
+    }
     order_.pop_front();
   }
 }
 
-absl::StatusOr<std::string> LeaseTable::Issue(std::shared_ptr<const Grant> grant, absl::string_view principal,
-                                              std::string destination, absl::Time issued, absl::Duration ttl) {
+absl::StatusOr<std::string> LeaseTable::Acquire(const std::shared_ptr<const Grant>& grant,
+                                                absl::string_view principal, absl::string_view origin,
+                                                absl::Time now, absl::Duration ttl) {
+  // The grant's address names this grant object: a grant removed and added again gets new leases.
+  char identity[sizeof(const Grant*)];
+  const Grant* g = grant.get();
+  std::memcpy(identity, &g, sizeof g);
+  std::string key;
+  key.reserve(sizeof identity + principal.size() + origin.size() + 1);
+  key.append(identity, sizeof identity);
+  key.append(principal.data(), principal.size());
+  key.push_back('\0');
+  key.append(origin.data(), origin.size());
   std::uint64_t seq;
   {
     absl::MutexLock lock(&mu_);
-    ExpireFront(issued);
+    ExpireFront(now);
+    auto reuse = reuse_.find(key);
+    if (reuse != reuse_.end()) {
+      auto it = records_.find(reuse->second);
+      // Reused only while it outlives the ttl this injection would have had, capped at half its
+      // own life: a refreshed short-lived token must not ride on a lease past the old expiry.
+      if (it != records_.end() && !it->second.revoked &&
+          it->second.expires - now >= std::min(ttl, (it->second.expires - it->second.issued) / 2)) {
+        return it->second.id;
+      }
+      reuse_.erase(reuse);
+    }
     if (records_.size() >= max_) {
       // The queue's front may be a long lease hiding expired short ones: look at all once.
-      absl::erase_if(records_, [&](const auto& kv) { return kv.second.expires <= issued; });
+      absl::erase_if(records_, [&](const auto& kv) {
+        if (kv.second.expires > now) return false;
+        Forget(kv.first, kv.second);
+        return true;
+      });
       if (records_.size() >= max_) {
         return MakeStatus(KARS_E_EXHAUSTED, absl::StrCat("lease table is full (", max_, " live leases)"));
       }
     }
     seq = next_++;
-    const absl::Time expires = issued + ttl;
-    records_.emplace(seq, Record{std::move(grant), std::string(principal), std::move(destination), issued,
-                                 expires, false});
+    const absl::Time expires = now + ttl;
+    std::string id = IdOf(seq);
+    records_.emplace(seq, Record{grant, std::string(principal), absl::StrCat(origin, grant->path_prefix), now,
+                                 expires, false, key, id});
+    reuse_.emplace(std::move(key), seq);
     order_.emplace_back(expires, seq);
+    return id;
   }
-  return IdOf(seq);
 }
 
 absl::Status LeaseTable::Check(absl::string_view id, absl::Time now) const {
@@ -82,9 +120,10 @@ std::size_t LeaseTable::Revoke(RevokeBy by, const std::string& key) {
   const absl::Time now = absl::Now();
   absl::MutexLock lock(&mu_);
   std::size_t n = 0;
-  auto revoke = [&](Record& r) {
+  auto revoke = [&](std::uint64_t seq, Record& r) {
     if (!r.revoked && now < r.expires) {
       r.revoked = true;
+      Forget(seq, r);  // the next injection gets a fresh lease
       ++n;
     }
   };
@@ -92,7 +131,7 @@ std::size_t LeaseTable::Revoke(RevokeBy by, const std::string& key) {
     std::uint64_t seq = 0;
     if (SeqOf(key, &seq)) {
       auto it = records_.find(seq);
-      if (it != records_.end()) revoke(it->second);
+      if (it != records_.end()) revoke(it->first, it->second);
     }
     return n;
   }
@@ -108,7 +147,7 @@ std::size_t LeaseTable::Revoke(RevokeBy by, const std::string& key) {
       case RevokeBy::kPrincipal: hit = r.principal == key; break;
       case RevokeBy::kLease: break;
     }
-    if (hit) revoke(r);
+    if (hit) revoke(seq, r);
   }
   return n;
 }

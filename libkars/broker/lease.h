@@ -1,8 +1,11 @@
 // Leases: every injection happens under one. A lease names what was handed out (credential,
 // grant, principal, destination) and for how long; revoking it tells the host to stop using the
 // injected request (kars_broker_lease_check) and is recorded. Values are never part of a lease.
-// Issuing is on the injection hot path: records are keyed by a sequence number, share their
-// grant, and expire from a queue in issue order, so the table never scans itself there.
+// Issuing is on the injection hot path. A lease is the authority for one principal to use one
+// grant's credential at one origin (scheme://host:port) until it expires: further injections
+// for the same triple reuse the live, unrevoked lease, so the table grows with the number of
+// distinct triples, not with traffic. Records are keyed by a sequence number, share their grant,
+// and expire from a queue in issue order, so the table never scans itself on that path.
 // Thread-safety: thread-safe.
 #ifndef KARS_BROKER_LEASE_H_
 #define KARS_BROKER_LEASE_H_
@@ -44,10 +47,12 @@ class LeaseTable {
  public:
   explicit LeaseTable(std::size_t max_leases = 1000000);
 
-  // Records a new lease and returns its id. When the table holds max_leases live leases the
-  // call fails with KARS_E_EXHAUSTED (fail closed).
-  absl::StatusOr<std::string> Issue(std::shared_ptr<const Grant> grant, absl::string_view principal,
-                                    std::string destination, absl::Time issued, absl::Duration ttl)
+  // The id of the live lease for (grant, principal, origin), issuing one (with `ttl` from `now`)
+  // when there is none. A lease is reused only while at least `min_left` of it remains, so an
+  // injection never rides on a lease about to end. When the table holds max_leases live leases
+  // the call fails with KARS_E_EXHAUSTED (fail closed).
+  absl::StatusOr<std::string> Acquire(const std::shared_ptr<const Grant>& grant, absl::string_view principal,
+                                      absl::string_view origin, absl::Time now, absl::Duration ttl)
       ABSL_LOCKS_EXCLUDED(mu_);
 
   // OK when the lease exists, is unexpired and unrevoked; KARS_E_DENIED when revoked or
@@ -64,20 +69,25 @@ class LeaseTable {
   struct Record {
     std::shared_ptr<const Grant> grant;
     std::string principal;
-    std::string destination;
+    std::string destination;  // origin + the grant's path prefix
     absl::Time issued;
     absl::Time expires;
     bool revoked = false;
+    std::string reuse_key;
+    std::string id;
   };
   std::string IdOf(std::uint64_t seq) const;
   bool SeqOf(absl::string_view id, std::uint64_t* seq) const;
   void ExpireFront(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Forget(std::uint64_t seq, const Record& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const std::size_t max_;
   const std::string prefix_;  // "lease-<random>-": ids from two brokers never collide
   mutable absl::Mutex mu_;
   std::uint64_t next_ ABSL_GUARDED_BY(mu_) = 1;
   absl::flat_hash_map<std::uint64_t, Record> records_ ABSL_GUARDED_BY(mu_);
+  // grant identity + principal + origin → the live lease that serves them.
+  absl::flat_hash_map<std::string, std::uint64_t> reuse_ ABSL_GUARDED_BY(mu_);
   // (expiry, seq) in issue order; a long lease at the front delays dropping later short ones,
   // which only holds memory for at most the longest lease_ttl.
   std::deque<std::pair<absl::Time, std::uint64_t>> order_ ABSL_GUARDED_BY(mu_);

@@ -22,7 +22,9 @@ absl::StatusOr<Destination> ParseUrl(absl::string_view url) {
   else if (d.scheme == "http" || d.scheme == "ws") default_port = 80;
   else return absl::InvalidArgumentError(absl::StrCat("url: unsupported scheme '", d.scheme, "'"));
   absl::string_view rest = url.substr(sep + 3);
-  const std::size_t end = rest.find_first_of("/?#");
+  std::size_t end = 0;  // the authority ends at the first '/', '?' or '#'
+  while (end < rest.size() && rest[end] != '/' && rest[end] != '?' && rest[end] != '#') ++end;
+  if (end == rest.size()) end = absl::string_view::npos;
   absl::string_view authority = rest.substr(0, end);
   if (authority.find('@') != absl::string_view::npos) {
     return absl::InvalidArgumentError("url: user info in the authority is not accepted");
@@ -59,12 +61,21 @@ absl::StatusOr<Destination> ParseUrl(absl::string_view url) {
   if (frag != std::string::npos) d.path.resize(frag);
   // Dot segments would let "/v1/../admin" match a grant for "/v1/"; servers resolve them, so
   // the broker refuses them rather than guess how the upstream normalises.
-  absl::string_view path_only = absl::string_view(d.path).substr(0, d.path.find('?'));
-  for (absl::string_view seg : absl::StrSplit(path_only, '/')) {
-    const std::string lower = absl::AsciiStrToLower(seg);
-    if (lower == "." || lower == ".." || absl::StrContains(lower, "%2e")) {
+  const absl::string_view path_only = absl::string_view(d.path).substr(0, d.path.find('?'));
+  std::size_t seg_start = 0;
+  for (std::size_t i = 0; i <= path_only.size(); ++i) {
+    if (i < path_only.size() && path_only[i] != '/') {
+      if (path_only[i] == '%' && i + 2 < path_only.size() && path_only[i + 1] == '2' &&
+          (path_only[i + 2] == 'e' || path_only[i + 2] == 'E')) {
+        return absl::InvalidArgumentError("url: encoded dots in the path are not accepted");
+      }
+      continue;
+    }
+    const absl::string_view seg = path_only.substr(seg_start, i - seg_start);
+    if (seg == "." || seg == "..") {
       return absl::InvalidArgumentError("url: dot segments in the path are not accepted");
     }
+    seg_start = i + 1;
   }
   return d;
 }

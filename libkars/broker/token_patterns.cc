@@ -74,7 +74,7 @@ absl::StatusOr<const TokenPatterns*> TokenPatterns::Builtin() {
 
 absl::StatusOr<std::string> TokenPatterns::FindFirst(absl::string_view data) const {
   if (data.empty()) return std::string();
-  hs_scratch_t* scratch = ThreadScratch(db_, generation_);
+  hs_scratch_t* scratch = ThreadScratch(ScratchSlot::kTokenPatterns, db_, generation_);
   if (scratch == nullptr) return MakeStatus(KARS_E_NO_MEMORY, "token patterns: no scratch");
   FirstHit hit;
   const hs_error_t rc =

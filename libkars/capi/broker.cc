@@ -1,6 +1,7 @@
 // The C ABI of the credential broker: translation only; the logic lives in libkars/broker/.
 #include "kars/broker.h"
 
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -126,9 +127,12 @@ kars_status kars_broker_add_source(kars_broker* broker, const char* definition, 
   return Guard(err, [&]() -> absl::Status {
     KARS_REQUIRE_ARG(broker);
     KARS_REQUIRE_ARG(definition);
-    auto spec = kars::broker::ParseSource(View(definition, len));
-    if (!spec.ok()) return spec.status();
-    return broker->impl->AddSource(*std::move(spec));
+    auto specs = kars::broker::ParseSources(View(definition, len));
+    if (!specs.ok()) return specs.status();
+    for (auto& spec : *specs) {
+      if (absl::Status s = broker->impl->AddSource(std::move(spec)); !s.ok()) return s;
+    }
+    return absl::OkStatus();
   });
 }
 
@@ -316,13 +320,18 @@ kars_status kars_broker_revoke(size_t* out_count, kars_broker* broker, kars_brok
   return Guard(err, [&]() -> absl::Status {
     KARS_REQUIRE_ARG(broker);
     KARS_REQUIRE_ARG(key);
+    // A C caller may pass any int: read the bytes, since loading an out-of-range enum value is
+    // undefined in C++.
+    int selector = 0;
+    static_assert(sizeof selector == sizeof by);
+    std::memcpy(&selector, &by, sizeof selector);
     kars::broker::RevokeBy what;
-    switch (by) {
+    switch (selector) {
       case KARS_BROKER_REVOKE_LEASE: what = kars::broker::RevokeBy::kLease; break;
       case KARS_BROKER_REVOKE_CREDENTIAL: what = kars::broker::RevokeBy::kCredential; break;
       case KARS_BROKER_REVOKE_GRANT: what = kars::broker::RevokeBy::kGrant; break;
       case KARS_BROKER_REVOKE_PRINCIPAL: what = kars::broker::RevokeBy::kPrincipal; break;
-      default: return absl::InvalidArgumentError(absl::StrCat("unknown revoke selector ", static_cast<int>(by)));
+      default: return absl::InvalidArgumentError(absl::StrCat("unknown revoke selector ", selector));
     }
     const size_t n = broker->impl->Revoke(what, std::string(key, key_len));
     if (out_count != nullptr) *out_count = n;

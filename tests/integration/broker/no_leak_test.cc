@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "kars/broker.h"
 #include "libkars/broker/encodings.h"
 #include "tests/unit/broker/token_server.h"
@@ -69,7 +70,8 @@ void PrintBuf(const char* what, kars_status st, kars_buf* buf) {
   kars_buf_dispose(buf);
 }
 
-kars_header H(const std::string& name, const std::string& value) {
+// The header points into `name` and `value`: both must outlive it.
+kars_header H(absl::string_view name, absl::string_view value) {
   return kars_header{name.data(), name.size(), value.data(), value.size()};
 }
 

@@ -1,4 +1,7 @@
 // Grants, injection templates, stripping, leases, revocation and config errors.
+#include <atomic>
+#include <thread>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
@@ -76,10 +79,23 @@ TEST_F(BrokerTest, InjectsHeaderFromTemplateUnderALease) {
   auto leases = broker_->ListLeases();
   ASSERT_EQ(leases.size(), 1u);
   EXPECT_EQ(leases[0].principal, "agent-7");
-  EXPECT_EQ(leases[0].destination, "https://api.model.example:443/v1/chat");
+  EXPECT_EQ(leases[0].destination, "https://api.model.example:443/v1/");
   EXPECT_EQ(leases[0].ttl, absl::Minutes(5));
   const std::string json = LeasesJson(leases) + CredentialsJson(broker_->ListCredentials());
   EXPECT_FALSE(absl::StrContains(json, "alpha-token-AAAA")) << json;
+}
+
+TEST_F(BrokerTest, LeaseIsReusedPerPrincipalGrantAndOriginUntilRevoked) {
+  const std::string first = Inject("agent-7", "POST", "https://api.model.example/v1/chat").lease_id;
+  EXPECT_EQ(Inject("agent-7", "POST", "https://api.model.example/v1/other").lease_id, first);
+  EXPECT_NE(Inject("agent-8", "POST", "https://api.model.example/v1/chat").lease_id, first);
+  EXPECT_NE(Inject("agent-admin", "POST", "https://api.model.example/v1/admin/x").lease_id, first);
+  EXPECT_EQ(broker_->ListLeases().size(), 3u);
+  EXPECT_EQ(broker_->Revoke(RevokeBy::kLease, first), 1u);
+  const std::string second = Inject("agent-7", "POST", "https://api.model.example/v1/chat").lease_id;
+  EXPECT_NE(second, first);
+  EXPECT_TRUE(broker_->CheckLease(second).ok());
+  EXPECT_FALSE(broker_->CheckLease(first).ok());
 }
 
 TEST_F(BrokerTest, NoGrantNoCredential) {
@@ -257,6 +273,66 @@ TEST(Grants, GlobMatching) {
   EXPECT_FALSE(GlobMatch("team/*/bot", "team/a/bots"));
   EXPECT_TRUE(GlobMatch("exact", "exact"));
   EXPECT_FALSE(GlobMatch("exact", "exact2"));
+}
+
+}  // namespace
+}  // namespace kars::broker
+
+namespace kars::broker {
+namespace {
+
+// Many threads inject, scan and redact while others rotate the file, add and remove grants and
+// sources, and revoke: every answer is a whole decision, nothing crashes (run under ASan/TSan).
+TEST(BrokerConcurrency, MixedTrafficAndChanges) {
+  TempDir dir;
+  const std::string path = dir.Write("k", "concurrent-value-0");
+  auto b = Broker::FromConfig(absl::StrCat("sources:\n  - {id: k, type: file, path: '", path,
+                                           "', check_interval_ms: 0}\ngrants:\n  - id: g\n"
+                                           "    principals: ['*']\n    destination: {host: api.example}\n"
+                                           "    credential: k\n"));
+  ASSERT_TRUE(b.ok()) << b.status();
+  Broker& broker = **b;
+  std::atomic<bool> stop{false};
+  std::atomic<int> bad{0}, injected{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t) {
+    threads.emplace_back([&, t] {
+      int i = 0;
+      while (!stop) {
+        auto inj = broker.Inject(absl::StrCat("agent-", t), "GET", "https://api.example/x", {});
+        if (!inj.ok()) ++bad;
+        else if (inj->allowed()) {
+          ++injected;
+          if (!absl::StartsWith(inj->set_headers[0].second, "Bearer concurrent-value-")) ++bad;
+        } else if (inj->reason != DenyReason::kNoGrant) {
+          ++bad;
+        }
+        auto v = broker.ScanOutbound("https://e.example/", {}, "body concurrent-value-0 body");
+        if (!v.ok()) ++bad;
+        auto r = broker.NewRedactor();
+        std::string out;
+        if (!r->Feed("x concurrent-val", &out).ok() || !r->Feed("ue-0 y", &out).ok() || !r->Finish(&out).ok()) ++bad;
+        if (++i % 50 == 0) broker.Revoke(RevokeBy::kPrincipal, absl::StrCat("agent-", t));
+      }
+    });
+  }
+  threads.emplace_back([&] {
+    for (int gen = 1; gen <= 20; ++gen) {
+      dir.Write("k.tmp", absl::StrCat("concurrent-value-", gen));
+      rename((dir.path() + "/k.tmp").c_str(), path.c_str());
+      auto g = ParseGrant("{id: extra, principals: ['*'], destination: {host: other.example}, credential: k}");
+      if (!g.ok() || !broker.AddGrant(*g).ok() || !broker.RemoveGrant("extra").ok()) ++bad;
+      auto s = ParseSource(absl::StrCat("{id: tmp, type: env, name: HOME}"));
+      if (!s.ok() || !broker.AddSource(*std::move(s)).ok() || !broker.RemoveSource("tmp").ok()) ++bad;
+      (void)broker.ListLeases();
+      (void)broker.ListCredentials();
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    stop = true;
+  });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(bad, 0);
+  EXPECT_GT(injected, 0);
 }
 
 }  // namespace

@@ -1,5 +1,9 @@
 #include <openssl/evp.h>
 
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <string>
 #include <type_traits>
 
 #include "gtest/gtest.h"
@@ -25,6 +29,34 @@ TEST(Secret, HoldsValueAndComparesExactly) {
   EXPECT_FALSE((*s)->Equals("hunter2-valu"));
   static_assert(!std::is_copy_constructible_v<Secret>);
   static_assert(!std::is_copy_assignable_v<Secret>);
+}
+
+// The kernel's view of the pages: excluded from core dumps ("dd"), not inherited by fork
+// ("dc"), and locked ("lo") when RLIMIT_MEMLOCK allows it.
+TEST(Secret, PagesAreDumpExcludedAndLocked) {
+  auto s = Secret::Create("page-flags-value");
+  ASSERT_TRUE(s.ok());
+  const auto addr = reinterpret_cast<std::uintptr_t>((*s)->Reveal().data());
+  std::ifstream smaps("/proc/self/smaps");
+  std::string line, flags;
+  bool inside = false;
+  while (std::getline(smaps, line)) {
+    std::uintptr_t lo = 0, hi = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx ", &lo, &hi) == 2 && line.find(':') > line.find(' ')) {
+      inside = addr >= lo && addr < hi;
+    } else if (inside && line.rfind("VmFlags:", 0) == 0) {
+      flags = line;
+      break;
+    }
+  }
+  ASSERT_FALSE(flags.empty()) << "mapping not found";
+  EXPECT_NE(flags.find(" dd"), std::string::npos) << flags;
+  EXPECT_NE(flags.find(" dc"), std::string::npos) << flags;
+#ifndef __SANITIZE_ADDRESS__  // AddressSanitizer turns mlock into a no-op that reports success
+  if ((*s)->locked()) {
+    EXPECT_NE(flags.find(" lo"), std::string::npos) << flags;
+  }
+#endif
 }
 
 TEST(Secret, EmptyValueIsValid) {

@@ -74,6 +74,30 @@ TEST(FileSource, DirAndKeyFollowProjectedSymlinkSwap) {
   EXPECT_EQ(AuthValue(MustInject(*b)), "Bearer projected-bbbb");
 }
 
+TEST(DirectorySource, OneCredentialPerKeyFileSkippingHiddenEntries) {
+  TempDir dir;
+  dir.Write("api-key", "dir-api-key-1111");
+  dir.Write("token", "dir-token-2222");
+  ASSERT_EQ(mkdir((dir.path() + "/..2026_x").c_str(), 0700), 0);
+  dir.Write(".hidden", "not-a-key-3333");
+  auto b = MustBroker(absl::StrCat("sources:\n  - {id: app, type: directory, path: '", dir.path(),
+                                   "', check_interval_ms: 0}\n", Grant("app/token")));
+  auto creds = b->ListCredentials();
+  ASSERT_EQ(creds.size(), 2u);
+  EXPECT_EQ(creds[0].id, "app/api-key");
+  EXPECT_EQ(creds[1].id, "app/token");
+  EXPECT_EQ(AuthValue(MustInject(*b)), "Bearer dir-token-2222");
+  dir.Write("token.new", "dir-token-4444");
+  ASSERT_EQ(rename((dir.path() + "/token.new").c_str(), (dir.path() + "/token").c_str()), 0);
+  EXPECT_EQ(AuthValue(MustInject(*b)), "Bearer dir-token-4444");
+  auto v = b->ScanOutbound("https://evil.example/", {}, "dir-api-key-1111");
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->credential_id, "app/api-key");
+  auto empty = Broker::FromConfig("sources: [{id: e, type: directory, path: /nonexistent/kars}]");
+  ASSERT_FALSE(empty.ok());
+  EXPECT_TRUE(absl::StrContains(empty.status().message(), "cannot list directory")) << empty.status();
+}
+
 TEST(FileSource, RotationMidTrafficServesOnlyWholeValues) {
   TempDir dir;
   const std::string path = dir.Write("key", "value-generation-0");
@@ -276,6 +300,33 @@ TEST(OAuthClientCredentials, EndpointFailuresAreNamedAndDenied) {
     EXPECT_TRUE(absl::StrContains(inj.message, "credential svc")) << inj.message;
     EXPECT_FALSE(absl::StrContains(inj.message, "client-secret-xyz")) << inj.message;
   }
+}
+
+TEST(OAuthClientCredentials, EndpointThatIsDownIsUnavailable) {
+  TempDir dir;
+  int port = 0;
+  {
+    TokenServer gone([](const TokenRequest&) { return TokenResponse{}; });
+    port = gone.port();
+  }  // stopped: nothing listens on its port now
+  TokenServer server([](const TokenRequest&) { return TokenResponse{}; });
+  std::string config = OAuthConfig(server, dir, "    timeout_ms: 1000\n");
+  const std::string live = absl::StrCat(":", server.port(), "/");
+  config.replace(config.find(live), live.size(), absl::StrCat(":", port, "/"));
+  auto b = MustBroker(config);
+  Injection inj = MustInject(*b);
+  EXPECT_EQ(inj.reason, DenyReason::kCredentialUnavailable);
+  EXPECT_TRUE(absl::StrContains(inj.message, "connect failed")) << inj.message;
+}
+
+TEST(ExecSource, AlreadyExpiredValueIsNeverInjected) {
+  TempDir dir;
+  const std::string plugin = Plugin(dir, "old.sh", "echo '{\"value\": \"stale-value-1234\", \"expires_at\": \"2001-01-01T00:00:00Z\"}'");
+  auto b = MustBroker(absl::StrCat("sources:\n  - {id: p, type: exec, command: ['", plugin, "']}\n", Grant("p")));
+  Injection inj = MustInject(*b);
+  EXPECT_EQ(inj.reason, DenyReason::kCredentialUnavailable);
+  EXPECT_TRUE(absl::StrContains(inj.message, "expired")) << inj.message;
+  EXPECT_TRUE(inj.set_headers.empty());
 }
 
 TEST(OAuthClientCredentials, RejectsAServerItCannotVerify) {
