@@ -20,7 +20,7 @@ export PKG_CONFIG_PATH="$libdir/pkgconfig"
   $(pkg-config --cflags --libs kars) -Wl,-rpath,"$libdir" -o "$stage/c-consumer-pc"
 echo "--- pkg-config build:"
 "$stage/c-consumer-pc"
-ldd "$stage/c-consumer-pc" | grep -q "$libdir/libkars.so.0" \
+ldd "$stage/c-consumer-pc" | grep "$libdir/libkars.so.0" >/dev/null \
   || { echo "consume: pkg-config build did not link the staged libkars.so.0" >&2; exit 1; }
 
 # 2. pkg-config --static: libkars.a and everything it needs
@@ -31,7 +31,7 @@ ldd "$stage/c-consumer-pc" | grep -q "$libdir/libkars.so.0" \
   $(pkg-config --static --libs kars | tr ' ' '\n' | grep -v '^-lkars$' | tr '\n' ' ') -o "$stage/c-consumer-pc-static"
 echo "--- pkg-config --static build:"
 "$stage/c-consumer-pc-static"
-if ldd "$stage/c-consumer-pc-static" | grep -q libkars; then
+if ldd "$stage/c-consumer-pc-static" | grep libkars >/dev/null; then
   echo "consume: the pkg-config static consumer still needs libkars.so" >&2; exit 1
 fi
 
@@ -45,7 +45,7 @@ echo "--- find_package build (shared):"
 "$stage/cmake-build/c-consumer"
 echo "--- find_package build (static):"
 "$stage/cmake-build/c-consumer-static"
-if ldd "$stage/cmake-build/c-consumer-static" | grep -q libkars; then
+if ldd "$stage/cmake-build/c-consumer-static" | grep libkars >/dev/null; then
   echo "consume: the static consumer still needs libkars.so" >&2; exit 1
 fi
 echo "consume: OK"
