@@ -218,6 +218,23 @@ KARS_API kars_status kars_audit_verify_dir(kars_buf *report, uint64_t *first_bad
                                            const char *dir, const char *public_key,
                                            size_t public_key_len, kars_error **err);
 
+/* Co-signs `checkpoint` as a witness, but only after checking it: it must be signed by
+ * `log_public_key` and, when the witness state file `state_path` (NUL-terminated; created on
+ * first use, mode 0600) holds an earlier co-signed checkpoint, `consistency_proof` (text, may
+ * be NULL when the size did not change or on first use) must prove the new tree extends it.
+ * *cosigned receives the note with the witness's signature line added. One call at a time per
+ * state file. Errors: KARS_E_DENIED / KARS_E_TAMPERED (log signature), KARS_E_TAMPERED (the log
+ * shrank, forked or rewrote history), KARS_E_INVALID_ARGUMENT (malformed input, another log's
+ * checkpoint, wrong proof sizes), KARS_E_IO. */
+KARS_API kars_status kars_audit_witness_cosign(kars_buf *cosigned, const char *state_path,
+                                               const char *witness_private_key,
+                                               size_t witness_private_key_len,
+                                               const char *log_public_key,
+                                               size_t log_public_key_len,
+                                               const uint8_t *checkpoint, size_t checkpoint_len,
+                                               const uint8_t *consistency_proof,
+                                               size_t consistency_proof_len, kars_error **err);
+
 /* Converts stored record bytes to JSON (protobuf JSON mapping), NUL-terminated.
  * Errors: KARS_E_INVALID_ARGUMENT when the bytes are not an AuditRecord. */
 KARS_API kars_status kars_audit_record_to_json(kars_buf *json, const uint8_t *record,

@@ -12,6 +12,7 @@
 #include "libkars/audit/proof_text.h"
 #include "libkars/audit/record.h"
 #include "libkars/audit/verify.h"
+#include "libkars/audit/witness.h"
 #include "libkars/base/secure_zero.h"
 #include "libkars/base/status.h"
 #include "libkars/capi/buf.h"
@@ -385,6 +386,37 @@ kars_status kars_audit_verify_dir(kars_buf* report, uint64_t* first_bad_index, c
     if (report != nullptr) FillBuf(report, r.Summary());
     if (first_bad_index != nullptr) *first_bad_index = r.first_bad_index.value_or(UINT64_MAX);
     return r.status;
+  });
+}
+
+kars_status kars_audit_witness_cosign(kars_buf* cosigned, const char* state_path,
+                                      const char* witness_private_key,
+                                      size_t witness_private_key_len, const char* log_public_key,
+                                      size_t log_public_key_len, const uint8_t* checkpoint,
+                                      size_t checkpoint_len, const uint8_t* consistency_proof,
+                                      size_t consistency_proof_len, kars_error** err) {
+  return Guard(err, [&]() -> absl::Status {
+    KARS_REQUIRE_ARG(cosigned);
+    KARS_REQUIRE_ARG(state_path);
+    KARS_REQUIRE_ARG(witness_private_key);
+    KARS_REQUIRE_ARG(log_public_key);
+    KARS_REQUIRE_ARG(checkpoint);
+    if (absl::Status s = RequireBytes(consistency_proof, consistency_proof_len, "consistency_proof");
+        !s.ok()) {
+      return s;
+    }
+    absl::StatusOr<kars::audit::Signer> w =
+        kars::audit::Signer::FromText(Bytes(witness_private_key, witness_private_key_len));
+    if (!w.ok()) return w.status();
+    absl::StatusOr<kars::audit::Verifier> v =
+        kars::audit::Verifier::FromText(Bytes(log_public_key, log_public_key_len));
+    if (!v.ok()) return v.status();
+    absl::StatusOr<std::string> out =
+        kars::audit::Cosign(state_path, *w, *v, Bytes(checkpoint, checkpoint_len),
+                            Bytes(consistency_proof, consistency_proof_len));
+    if (!out.ok()) return out.status();
+    FillBuf(cosigned, *out);
+    return absl::OkStatus();
   });
 }
 

@@ -24,6 +24,7 @@ const Command kCommands[] = {
     {"verify", "verify DIR --key PUB                   recompute and check the whole log", Verify},
     {"verify-proof", "verify-proof --key PUB CHECKPOINT PROOF RECORD", VerifyProof},
     {"verify-consistency", "verify-consistency --key PUB OLD_CHECKPOINT NEW_CHECKPOINT PROOF", VerifyConsistency},
+    {"cosign", "cosign --key WITNESS_PRIV --log-key PUB --state FILE CHECKPOINT [PROOF]", Cosign},
 };
 
 void Usage(FILE* out) {

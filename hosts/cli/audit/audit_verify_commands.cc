@@ -105,3 +105,37 @@ int VerifyConsistency(int argc, char** argv) {
 }
 
 }  // namespace kars::cli::audit
+
+namespace kars::cli::audit {
+
+int Cosign(int argc, char** argv) {
+  auto args = ParseArgs(argc, argv, 2, {"--key", "--log-key", "--state"}, {});
+  if (!args || args->positional.empty() || args->positional.size() > 2 || !args->Value("--key") ||
+      !args->Value("--log-key") || !args->Value("--state")) {
+    std::fprintf(stderr,
+                 "usage: kars audit cosign --key WITNESS_PRIV --log-key PUB --state FILE "
+                 "CHECKPOINT [PROOF]\n");
+    return kExitUsage;
+  }
+  auto key = ReadFile(*args->Value("--key"));
+  auto log_key = ReadFile(*args->Value("--log-key"));
+  auto checkpoint = ReadFile(args->positional[0]);
+  std::optional<std::string> proof = std::string();
+  if (args->positional.size() == 2) proof = ReadFile(args->positional[1]);
+  if (!key || !log_key || !checkpoint || !proof) return kExitUsage;
+  kars_buf out{nullptr, 0};
+  kars_error* err = nullptr;
+  kars_status s = kars_audit_witness_cosign(
+      &out, args->Value("--state")->c_str(), key->data(), key->size(), log_key->data(),
+      log_key->size(), U8(*checkpoint), checkpoint->size(),
+      proof->empty() ? nullptr : U8(*proof), proof->size(), &err);
+  if (s != KARS_OK) {
+    PrintError("cosign", err);
+    return ExitFor(s, true);
+  }
+  std::fwrite(out.data, 1, out.len, stdout);
+  kars_buf_dispose(&out);
+  return kExitOk;
+}
+
+}  // namespace kars::cli::audit
