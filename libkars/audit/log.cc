@@ -291,6 +291,13 @@ absl::Status Log::EmitCheckpoint(uint64_t size) {
   {
     absl::ReaderMutexLock t(&tree_mu_);
     cp.root = TreeRoot(tree_, size);
+    // Never sign records that power loss could still take away: in interval mode they may be
+    // acknowledged but not yet synced.
+    if (options_.durability == Durability::kInterval) {
+      if (absl::Status s = DataSync(segments_.back().fd.get(), segments_.back().path); !s.ok()) {
+        return s;
+      }
+    }
   }
   absl::StatusOr<std::string> note = SignCheckpoint(*options_.signer, cp);
   if (!note.ok()) return note.status();
