@@ -22,6 +22,7 @@ Log::Log(std::string dir, LogOptions options) : dir_(std::move(dir)), options_(s
 Log::~Log() { Close().IgnoreError(); }
 
 absl::Status Log::Close() {
+  if (!opened_) return absl::OkStatus();
   {
     absl::MutexLock l(&mu_);
     if (closed_) return failure_;

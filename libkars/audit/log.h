@@ -178,6 +178,7 @@ class Log {
   absl::Time last_checkpoint_time_ ABSL_GUARDED_BY(cp_mu_) = absl::Now();
 
   std::thread writer_;
+  bool opened_ = false;  // set once Open succeeded: a log that failed to open is never written
 };
 
 // The compact-range hashes of the first `size` leaves of `src` (what a segment header stores).

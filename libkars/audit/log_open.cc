@@ -120,6 +120,7 @@ absl::StatusOr<std::unique_ptr<Log>> Log::Open(const std::string& dir, LogOption
   absl::Status s = has_marker ? log->OpenExisting() : log->Initialize();
   if (!s.ok()) return s;
   if (!log->options_.read_only) log->writer_ = std::thread([l = log.get()] { l->WriterLoop(); });
+  log->opened_ = true;
   return log;
 }
 
