@@ -1,6 +1,7 @@
 // C ABI of the audit log (include/kars/audit.h): translation only; the logic is in libkars/audit.
 #include "kars/audit.h"
 
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -61,7 +62,12 @@ kars_status kars_audit_options_set_durability(kars_audit_options* options,
                                               kars_error** err) {
   return Guard(err, [&]() -> absl::Status {
     KARS_REQUIRE_ARG(options);
-    switch (mode) {
+    // A C caller may pass any int: read the raw value, since an out-of-range enum is undefined
+    // behaviour in C++.
+    int raw = 0;
+    static_assert(sizeof raw == sizeof mode, "kars_audit_durability is int-sized");
+    std::memcpy(&raw, &mode, sizeof raw);
+    switch (raw) {
       case KARS_AUDIT_SYNC_EACH_APPEND:
         options->options.durability = kars::audit::Durability::kEachAppend;
         break;
@@ -76,7 +82,7 @@ kars_status kars_audit_options_set_durability(kars_audit_options* options,
         options->options.sync_interval = absl::Milliseconds(interval_ms);
         break;
       default:
-        return absl::InvalidArgumentError(absl::StrCat("unknown durability mode ", static_cast<int>(mode)));
+        return absl::InvalidArgumentError(absl::StrCat("unknown durability mode ", raw));
     }
     return absl::OkStatus();
   });
