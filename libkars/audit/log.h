@@ -31,6 +31,7 @@
 #include "absl/time/time.h"
 #include "kars/v1/audit.pb.h"
 #include "libkars/audit/keys.h"
+#include "libkars/audit/lock.h"
 #include "libkars/audit/posix_file.h"
 #include "libkars/audit/proof_text.h"
 #include "libkars/audit/tree.h"
