@@ -218,6 +218,15 @@ KARS_API kars_status kars_audit_verify_dir(kars_buf *report, uint64_t *first_bad
                                            const char *dir, const char *public_key,
                                            size_t public_key_len, kars_error **err);
 
+/* As kars_audit_verify_dir, and also checks `checkpoint_count` signed checkpoints obtained
+ * elsewhere (e.g. kept by a client or a witness): each must be signed by the key and agree with
+ * the log's records; one that does not (the log forked or rewrote history after it was issued)
+ * fails with KARS_E_TAMPERED. checkpoints[i] has checkpoint_lens[i] bytes. */
+KARS_API kars_status kars_audit_verify_dir_with_checkpoints(
+    kars_buf *report, uint64_t *first_bad_index, const char *dir, const char *public_key,
+    size_t public_key_len, const uint8_t *const *checkpoints, const size_t *checkpoint_lens,
+    size_t checkpoint_count, kars_error **err);
+
 /* Co-signs `checkpoint` as a witness, but only after checking it: it must be signed by
  * `log_public_key` and, when the witness state file `state_path` (NUL-terminated; created on
  * first use, mode 0600) holds an earlier co-signed checkpoint, `consistency_proof` (text, may

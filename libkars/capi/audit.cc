@@ -379,9 +379,30 @@ kars_status kars_audit_consistency_verify(const char* public_key, size_t public_
 kars_status kars_audit_verify_dir(kars_buf* report, uint64_t* first_bad_index, const char* dir,
                                   const char* public_key, size_t public_key_len,
                                   kars_error** err) {
+  return kars_audit_verify_dir_with_checkpoints(report, first_bad_index, dir, public_key,
+                                                public_key_len, nullptr, nullptr, 0, err);
+}
+
+kars_status kars_audit_verify_dir_with_checkpoints(kars_buf* report, uint64_t* first_bad_index,
+                                                   const char* dir, const char* public_key,
+                                                   size_t public_key_len,
+                                                   const uint8_t* const* checkpoints,
+                                                   const size_t* checkpoint_lens,
+                                                   size_t checkpoint_count, kars_error** err) {
   return Guard(err, [&]() -> absl::Status {
     KARS_REQUIRE_ARG(dir);
     kars::audit::VerifyOptions vo;
+    if (checkpoint_count > 0) {
+      KARS_REQUIRE_ARG(checkpoints);
+      KARS_REQUIRE_ARG(checkpoint_lens);
+      for (size_t i = 0; i < checkpoint_count; ++i) {
+        if (checkpoints[i] == nullptr) {
+          return absl::InvalidArgumentError(absl::StrCat("checkpoints[", i, "] is NULL"));
+        }
+        vo.external_checkpoints.emplace_back(reinterpret_cast<const char*>(checkpoints[i]),
+                                             checkpoint_lens[i]);
+      }
+    }
     if (public_key != nullptr) {
       absl::StatusOr<kars::audit::Verifier> v =
           kars::audit::Verifier::FromText(Bytes(public_key, public_key_len));

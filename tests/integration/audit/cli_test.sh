@@ -68,6 +68,15 @@ expect_rc 0 "$kars" audit verify-consistency --key log.pub cp10-cosigned cp11-co
 expect_rc 0 "$kars" audit verify logdir --key log.pub
 grep -q 'valid: 11 records' out || fail "verify summary: $(cat out)"
 expect_rc 1 "$kars" audit verify logdir --key other.pub
+# A checkpoint kept from earlier agrees; one from a forked log with the same key does not.
+expect_rc 0 "$kars" audit verify logdir --key log.pub --checkpoint cp10
+expect_rc 0 "$kars" audit append forkdir --key log.key - < <(sed 's/"r3"/"forged"/' records.jsonl)
+expect_rc 0 "$kars" audit checkpoint forkdir
+cp out forkcp10
+expect_rc 0 "$kars" audit verify forkdir --key log.pub
+expect_rc 1 "$kars" audit verify logdir --key log.pub --checkpoint forkcp10
+grep -q 'forked' err || fail "fork not named: $(cat err)"
+expect_rc 2 "$kars" audit verify logdir --key log.pub --checkpoint missing
 expect_rc 2 "$kars" audit verify . --key log.pub           # not a log
 expect_rc 2 "$kars" audit verify logdir                    # usage
 expect_rc 2 "$kars" audit show nowhere
