@@ -35,7 +35,8 @@ typedef enum kars_audit_durability {
   KARS_AUDIT_SYNC_INTERVAL = 2
 } kars_audit_durability;
 
-/* Options for kars_audit_log_open. One thread at a time. */
+/* One thread at a time. Options for kars_audit_log_open; the log copies what it needs, so the
+ * options may be freed or reused right after the open. */
 typedef struct kars_audit_options kars_audit_options;
 
 /* Creates options with the defaults: batch durability, a checkpoint every 1000 records or
@@ -94,8 +95,8 @@ KARS_API kars_status kars_audit_options_set_read_only(kars_audit_options *option
 KARS_API kars_status kars_audit_options_set_create(kars_audit_options *options,
                                                    int create_if_missing, kars_error **err);
 
-/* An open audit log. Thread-safe: every function taking it may be called from any thread,
- * concurrently, until kars_audit_log_free. */
+/* Thread-safe. An open audit log: every function taking it may be called from any thread,
+ * concurrently, until kars_audit_log_free (which must not race with other calls on it). */
 typedef struct kars_audit_log kars_audit_log;
 
 /* Opens (or creates) the log in `dir` (NUL-terminated path). options may be NULL for defaults.
