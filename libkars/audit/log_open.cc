@@ -386,6 +386,11 @@ absl::Status Log::LoadCheckpoints() {
   {
     ReaderMutexLock l(&tree_mu_);
     size = tree_.size();
+    // A reader shares the directory with a live writer, which may have signed checkpoints
+    // after the reader took its snapshot of the index: those are simply not visible yet.
+    if (options_.read_only) {
+      std::erase_if(loaded, [size](const StoredCheckpoint& cp) { return cp.size > size; });
+    }
     // Fail closed: records a signed checkpoint covered must all still be there, and the tree
     // must still have the signed root.
     for (const StoredCheckpoint& cp : loaded) {
