@@ -35,7 +35,8 @@ typedef enum kars_audit_durability {
   KARS_AUDIT_SYNC_INTERVAL = 2
 } kars_audit_durability;
 
-/* Options for kars_audit_log_open. One thread at a time. */
+/* One thread at a time. Options for kars_audit_log_open; the log copies what it needs, so the
+ * options may be freed or reused right after the open. */
 typedef struct kars_audit_options kars_audit_options;
 
 /* Creates options with the defaults: batch durability, a checkpoint every 1000 records or
@@ -94,8 +95,8 @@ KARS_API kars_status kars_audit_options_set_read_only(kars_audit_options *option
 KARS_API kars_status kars_audit_options_set_create(kars_audit_options *options,
                                                    int create_if_missing, kars_error **err);
 
-/* An open audit log. Thread-safe: every function taking it may be called from any thread,
- * concurrently, until kars_audit_log_free. */
+/* Thread-safe. An open audit log: every function taking it may be called from any thread,
+ * concurrently, until kars_audit_log_free (which must not race with other calls on it). */
 typedef struct kars_audit_log kars_audit_log;
 
 /* Opens (or creates) the log in `dir` (NUL-terminated path). options may be NULL for defaults.
@@ -217,6 +218,32 @@ KARS_API kars_status kars_audit_consistency_verify(const char *public_key, size_
 KARS_API kars_status kars_audit_verify_dir(kars_buf *report, uint64_t *first_bad_index,
                                            const char *dir, const char *public_key,
                                            size_t public_key_len, kars_error **err);
+
+/* As kars_audit_verify_dir, and also checks `checkpoint_count` signed checkpoints obtained
+ * elsewhere (e.g. kept by a client or a witness): each must be signed by the key and agree with
+ * the log's records; one that does not (the log forked or rewrote history after it was issued)
+ * fails with KARS_E_TAMPERED. checkpoints[i] has checkpoint_lens[i] bytes. */
+KARS_API kars_status kars_audit_verify_dir_with_checkpoints(
+    kars_buf *report, uint64_t *first_bad_index, const char *dir, const char *public_key,
+    size_t public_key_len, const uint8_t *const *checkpoints, const size_t *checkpoint_lens,
+    size_t checkpoint_count, kars_error **err);
+
+/* Co-signs `checkpoint` as a witness, but only after checking it: it must be signed by
+ * `log_public_key` and, when the witness state file `state_path` (NUL-terminated; created on
+ * first use, mode 0600) holds an earlier co-signed checkpoint, `consistency_proof` (text, may
+ * be NULL when the size did not change or on first use) must prove the new tree extends it.
+ * *cosigned receives the note with the witness's signature line added. One call at a time per
+ * state file. Errors: KARS_E_DENIED / KARS_E_TAMPERED (log signature), KARS_E_TAMPERED (the log
+ * shrank, forked or rewrote history), KARS_E_INVALID_ARGUMENT (malformed input, another log's
+ * checkpoint, wrong proof sizes), KARS_E_IO. */
+KARS_API kars_status kars_audit_witness_cosign(kars_buf *cosigned, const char *state_path,
+                                               const char *witness_private_key,
+                                               size_t witness_private_key_len,
+                                               const char *log_public_key,
+                                               size_t log_public_key_len,
+                                               const uint8_t *checkpoint, size_t checkpoint_len,
+                                               const uint8_t *consistency_proof,
+                                               size_t consistency_proof_len, kars_error **err);
 
 /* Converts stored record bytes to JSON (protobuf JSON mapping), NUL-terminated.
  * Errors: KARS_E_INVALID_ARGUMENT when the bytes are not an AuditRecord. */

@@ -22,8 +22,9 @@ Log::Log(std::string dir, LogOptions options) : dir_(std::move(dir)), options_(s
 Log::~Log() { Close().IgnoreError(); }
 
 absl::Status Log::Close() {
+  if (!opened_) return absl::OkStatus();
   {
-    absl::MutexLock l(&mu_);
+    MutexLock l(&mu_);
     if (closed_) return failure_;
     stopping_ = true;
     work_cv_.Signal();
@@ -31,17 +32,17 @@ absl::Status Log::Close() {
   if (writer_.joinable()) writer_.join();
   absl::Status result;
   {
-    absl::MutexLock l(&mu_);
+    MutexLock l(&mu_);
     result = failure_;
   }
   if (!options_.read_only && result.ok()) {
     if (unsynced_) {
-      absl::ReaderMutexLock t(&tree_mu_);
+      ReaderMutexLock t(&tree_mu_);
       result = DataSync(segments_.back().fd.get(), segments_.back().path);
     }
     if (result.ok() && options_.signer.has_value()) result = EmitCheckpoint(Size());
   }
-  absl::MutexLock l(&mu_);
+  MutexLock l(&mu_);
   closed_ = true;
   if (failure_.ok() && !result.ok()) failure_ = result;
   return result;
@@ -63,7 +64,7 @@ absl::StatusOr<uint64_t> Log::Append(const v1::AuditRecord& record) {
     return MakeStatus(KARS_E_PRECONDITION, "the log is open read-only");
   }
   const int64_t now = NowMicros();
-  absl::MutexLock l(&mu_);
+  MutexLock l(&mu_);
   if (stopping_) return MakeStatus(KARS_E_PRECONDITION, "the log is closed");
   if (!failure_.ok()) return failure_;
   const uint64_t index = next_index_;
@@ -79,13 +80,13 @@ absl::StatusOr<uint64_t> Log::Append(const v1::AuditRecord& record) {
   pending_.push_back(Pending{*std::move(bytes), leaf});
   ++next_index_;
   work_cv_.Signal();
-  while (durable_ <= index && failure_.ok()) durable_cv_.Wait(&mu_);
+  while (durable_ <= index && failure_.ok()) Wait(durable_cv_, &mu_);
   if (durable_ > index) return index;
   return failure_;
 }
 
 uint64_t Log::Size() const {
-  absl::MutexLock l(&mu_);
+  MutexLock l(&mu_);
   return durable_;
 }
 
@@ -96,7 +97,7 @@ absl::Duration Log::WriterTimeout() {
     timeout = std::min(timeout, last_sync_ + options_.sync_interval - now);
   }
   if (options_.signer.has_value() && options_.checkpoint_every > absl::ZeroDuration()) {
-    absl::MutexLock l(&cp_mu_);
+    MutexLock l(&cp_mu_);
     timeout = std::min(timeout, last_checkpoint_time_ + options_.checkpoint_every - now);
   }
   return std::max(timeout, absl::ZeroDuration());
@@ -108,8 +109,8 @@ void Log::WriterLoop() {
     const absl::Duration timeout = WriterTimeout();
     bool stop = false;
     {
-      absl::MutexLock l(&mu_);
-      if (pending_.empty() && !stopping_) work_cv_.WaitWithTimeout(&mu_, timeout);
+      MutexLock l(&mu_);
+      if (pending_.empty() && !stopping_) WaitWithTimeout(work_cv_, &mu_, timeout);
       if (!failure_.ok()) {
         pending_.clear();
       } else if (options_.durability == Durability::kEachAppend) {
@@ -126,7 +127,7 @@ void Log::WriterLoop() {
     }
     if (!batch.empty()) {
       absl::Status s = WriteBatch(batch);
-      absl::MutexLock l(&mu_);
+      MutexLock l(&mu_);
       if (s.ok()) {
         durable_ += batch.size();
       } else {
@@ -147,14 +148,14 @@ void Log::WriterTimers() {
       now - last_sync_ >= options_.sync_interval) {
     absl::Status s;
     {
-      absl::ReaderMutexLock t(&tree_mu_);
+      ReaderMutexLock t(&tree_mu_);
       s = DataSync(segments_.back().fd.get(), segments_.back().path);
     }
     if (s.ok()) {
       last_sync_ = now;
       unsynced_ = false;
     } else {
-      absl::MutexLock l(&mu_);
+      MutexLock l(&mu_);
       failure_ = s;
       durable_cv_.SignalAll();
       return;
@@ -164,7 +165,7 @@ void Log::WriterTimers() {
   const uint64_t size = Size();
   bool due = false;
   {
-    absl::MutexLock l(&cp_mu_);
+    MutexLock l(&cp_mu_);
     const uint64_t signed_size = checkpoints_.empty() ? 0 : checkpoints_.back().size;
     if (size > signed_size || checkpoints_.empty()) {
       due = (options_.checkpoint_every_records > 0 &&
@@ -177,7 +178,7 @@ void Log::WriterTimers() {
   }
   if (due) {
     if (absl::Status s = EmitCheckpoint(size); !s.ok()) {
-      absl::MutexLock l(&mu_);
+      MutexLock l(&mu_);
       failure_ = s;
       durable_cv_.SignalAll();
     }
@@ -190,7 +191,7 @@ absl::Status Log::WriteBatch(std::vector<Pending>& batch) {
   std::vector<std::pair<Hash, uint64_t>> leaves;
   uint64_t next;
   {
-    absl::ReaderMutexLock t(&tree_mu_);
+    ReaderMutexLock t(&tree_mu_);
     next = tree_.size();
   }
   for (Pending& p : batch) {
@@ -215,7 +216,7 @@ absl::Status Log::FlushFrames(std::string& frames, std::string& entries,
   int fd;
   std::string path;
   {
-    absl::ReaderMutexLock t(&tree_mu_);
+    ReaderMutexLock t(&tree_mu_);
     fd = segments_.back().fd.get();
     path = segments_.back().path;
   }
@@ -240,7 +241,7 @@ absl::Status Log::FlushFrames(std::string& frames, std::string& entries,
   }
   index_bytes_ += entries.size();
   {
-    absl::MutexLock t(&tree_mu_);
+    MutexLock t(&tree_mu_);
     for (const auto& [leaf, offset] : leaves) {
       tree_.AppendLeafHash(leaf);
       offsets_.push_back(offset);
@@ -258,7 +259,7 @@ absl::Status Log::Rotate(uint64_t first_index) {
   std::string old_path;
   int old_fd;
   {
-    absl::ReaderMutexLock t(&tree_mu_);
+    ReaderMutexLock t(&tree_mu_);
     header.frontier = FrontierOf(tree_, first_index);
     old_fd = segments_.back().fd.get();
     old_path = segments_.back().path;
@@ -274,7 +275,7 @@ absl::Status Log::Rotate(uint64_t first_index) {
   if (absl::Status s = SyncDir(dir_); !s.ok()) return s;
   segment_bytes_ = bytes.size();
   segment_header_bytes_ = bytes.size();
-  absl::MutexLock t(&tree_mu_);
+  MutexLock t(&tree_mu_);
   segments_.push_back(Segment{first_index, path, *std::move(fd)});
   return absl::OkStatus();
 }
@@ -283,14 +284,21 @@ absl::Status Log::EmitCheckpoint(uint64_t size) {
   if (!options_.signer.has_value()) {
     return MakeStatus(KARS_E_PRECONDITION, "the log has no signing key");
   }
-  absl::MutexLock l(&cp_mu_);
+  MutexLock l(&cp_mu_);
   if (!checkpoints_.empty() && checkpoints_.back().size >= size) return absl::OkStatus();
   Checkpoint cp;
   cp.origin = origin_;
   cp.size = size;
   {
-    absl::ReaderMutexLock t(&tree_mu_);
+    ReaderMutexLock t(&tree_mu_);
     cp.root = TreeRoot(tree_, size);
+    // Never sign records that power loss could still take away: in interval mode they may be
+    // acknowledged but not yet synced.
+    if (options_.durability == Durability::kInterval) {
+      if (absl::Status s = DataSync(segments_.back().fd.get(), segments_.back().path); !s.ok()) {
+        return s;
+      }
+    }
   }
   absl::StatusOr<std::string> note = SignCheckpoint(*options_.signer, cp);
   if (!note.ok()) return note.status();
@@ -313,13 +321,13 @@ absl::StatusOr<StoredCheckpoint> Log::CheckpointNow() {
 }
 
 absl::StatusOr<StoredCheckpoint> Log::LatestCheckpoint() const {
-  absl::MutexLock l(&cp_mu_);
+  MutexLock l(&cp_mu_);
   if (checkpoints_.empty()) return absl::NotFoundError("the log has no signed checkpoint yet");
   return checkpoints_.back();
 }
 
 absl::StatusOr<StoredCheckpoint> Log::CheckpointAt(uint64_t size) const {
-  absl::MutexLock l(&cp_mu_);
+  MutexLock l(&cp_mu_);
   for (auto it = checkpoints_.rbegin(); it != checkpoints_.rend(); ++it) {
     if (it->size == size) return *it;
   }
@@ -327,7 +335,7 @@ absl::StatusOr<StoredCheckpoint> Log::CheckpointAt(uint64_t size) const {
 }
 
 std::vector<StoredCheckpoint> Log::Checkpoints() const {
-  absl::MutexLock l(&cp_mu_);
+  MutexLock l(&cp_mu_);
   return checkpoints_;
 }
 
@@ -343,13 +351,13 @@ absl::Status CheckSize(uint64_t size, uint64_t durable) {
 
 absl::StatusOr<Hash> Log::Root(uint64_t size) const {
   if (absl::Status s = CheckSize(size, Size()); !s.ok()) return s;
-  absl::ReaderMutexLock t(&tree_mu_);
+  ReaderMutexLock t(&tree_mu_);
   return tree_.Root(size);
 }
 
 absl::StatusOr<InclusionProof> Log::Inclusion(uint64_t index, uint64_t size) const {
   if (absl::Status s = CheckSize(size, Size()); !s.ok()) return s;
-  absl::ReaderMutexLock t(&tree_mu_);
+  ReaderMutexLock t(&tree_mu_);
   absl::StatusOr<std::vector<Hash>> path = tree_.Inclusion(index, size);
   if (!path.ok()) return path.status();
   return InclusionProof{index, size, *std::move(path)};
@@ -357,7 +365,7 @@ absl::StatusOr<InclusionProof> Log::Inclusion(uint64_t index, uint64_t size) con
 
 absl::StatusOr<ConsistencyProof> Log::Consistency(uint64_t old_size, uint64_t new_size) const {
   if (absl::Status s = CheckSize(new_size, Size()); !s.ok()) return s;
-  absl::ReaderMutexLock t(&tree_mu_);
+  ReaderMutexLock t(&tree_mu_);
   absl::StatusOr<std::vector<Hash>> path = tree_.Consistency(old_size, new_size);
   if (!path.ok()) return path.status();
   return ConsistencyProof{old_size, new_size, *std::move(path)};
@@ -374,7 +382,7 @@ absl::StatusOr<std::string> Log::Read(uint64_t index) const {
   if (index >= size) {
     return absl::NotFoundError(absl::StrCat("no record ", index, ": the log holds ", size));
   }
-  absl::ReaderMutexLock t(&tree_mu_);
+  ReaderMutexLock t(&tree_mu_);
   const Segment& seg = SegmentFor(index);
   char head[kFrameHeaderSize];
   if (absl::Status s = PreadAll(seg.fd.get(), head, sizeof head, offsets_[index], seg.path);

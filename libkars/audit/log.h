@@ -31,6 +31,7 @@
 #include "absl/time/time.h"
 #include "kars/v1/audit.pb.h"
 #include "libkars/audit/keys.h"
+#include "libkars/audit/lock.h"
 #include "libkars/audit/posix_file.h"
 #include "libkars/audit/proof_text.h"
 #include "libkars/audit/tree.h"
@@ -178,6 +179,7 @@ class Log {
   absl::Time last_checkpoint_time_ ABSL_GUARDED_BY(cp_mu_) = absl::Now();
 
   std::thread writer_;
+  bool opened_ = false;  // set once Open succeeded: a log that failed to open is never written
 };
 
 // The compact-range hashes of the first `size` leaves of `src` (what a segment header stores).

@@ -120,6 +120,7 @@ absl::StatusOr<std::unique_ptr<Log>> Log::Open(const std::string& dir, LogOption
   absl::Status s = has_marker ? log->OpenExisting() : log->Initialize();
   if (!s.ok()) return s;
   if (!log->options_.read_only) log->writer_ = std::thread([l = log.get()] { l->WriterLoop(); });
+  log->opened_ = true;
   return log;
 }
 
@@ -146,7 +147,7 @@ absl::Status Log::Initialize() {
     (name == kIndexFile ? index_fd_ : checkpoints_fd_) = *std::move(fd);
   }
   {
-    absl::MutexLock l(&tree_mu_);
+    MutexLock l(&tree_mu_);
     segments_.push_back(Segment{0, seg_path, *std::move(seg)});
   }
   // The marker goes last: a directory without it was never a complete log.
@@ -207,7 +208,7 @@ absl::Status Log::OpenExisting() {
   if (!index.ok()) return index.status();
   uint64_t indexed = index->size() / kIndexEntryBytes;
   {
-    absl::MutexLock l(&tree_mu_);
+    MutexLock l(&tree_mu_);
     tree_.Reserve(indexed);
     offsets_.reserve(indexed);
     size_t seg = 0;
@@ -235,7 +236,7 @@ absl::Status Log::OpenExisting() {
 // Brings index and segments into agreement: drops index entries whose frames are not (or no
 // longer) in the segments, indexes complete frames beyond the index, and cuts a torn tail.
 absl::Status Log::Recover(uint64_t indexed) {
-  absl::MutexLock l(&tree_mu_);
+  MutexLock l(&tree_mu_);
   const std::string index_path = absl::StrCat(dir_, "/", kIndexFile);
   // Index entries ahead of the data: only possible after power loss in interval mode, or when
   // records were removed; the checkpoint check in LoadCheckpoints tells the two apart.
@@ -383,8 +384,13 @@ absl::Status Log::LoadCheckpoints() {
   }
   uint64_t size;
   {
-    absl::ReaderMutexLock l(&tree_mu_);
+    ReaderMutexLock l(&tree_mu_);
     size = tree_.size();
+    // A reader shares the directory with a live writer, which may have signed checkpoints
+    // after the reader took its snapshot of the index: those are simply not visible yet.
+    if (options_.read_only) {
+      std::erase_if(loaded, [size](const StoredCheckpoint& cp) { return cp.size > size; });
+    }
     // Fail closed: records a signed checkpoint covered must all still be there, and the tree
     // must still have the signed root.
     for (const StoredCheckpoint& cp : loaded) {
@@ -417,11 +423,11 @@ absl::Status Log::LoadCheckpoints() {
     }
   }
   {
-    absl::MutexLock l(&mu_);
+    MutexLock l(&mu_);
     next_index_ = size;
     durable_ = size;
   }
-  absl::MutexLock l(&cp_mu_);
+  MutexLock l(&cp_mu_);
   checkpoints_ = std::move(loaded);
   checkpoints_fd_ = *std::move(fd);
   return absl::OkStatus();

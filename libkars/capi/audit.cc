@@ -1,6 +1,7 @@
 // C ABI of the audit log (include/kars/audit.h): translation only; the logic is in libkars/audit.
 #include "kars/audit.h"
 
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -12,6 +13,7 @@
 #include "libkars/audit/proof_text.h"
 #include "libkars/audit/record.h"
 #include "libkars/audit/verify.h"
+#include "libkars/audit/witness.h"
 #include "libkars/base/secure_zero.h"
 #include "libkars/base/status.h"
 #include "libkars/capi/buf.h"
@@ -60,7 +62,12 @@ kars_status kars_audit_options_set_durability(kars_audit_options* options,
                                               kars_error** err) {
   return Guard(err, [&]() -> absl::Status {
     KARS_REQUIRE_ARG(options);
-    switch (mode) {
+    // A C caller may pass any int: read the raw value, since an out-of-range enum is undefined
+    // behaviour in C++.
+    int raw = 0;
+    static_assert(sizeof raw == sizeof mode, "kars_audit_durability is int-sized");
+    std::memcpy(&raw, &mode, sizeof raw);
+    switch (raw) {
       case KARS_AUDIT_SYNC_EACH_APPEND:
         options->options.durability = kars::audit::Durability::kEachAppend;
         break;
@@ -75,7 +82,7 @@ kars_status kars_audit_options_set_durability(kars_audit_options* options,
         options->options.sync_interval = absl::Milliseconds(interval_ms);
         break;
       default:
-        return absl::InvalidArgumentError(absl::StrCat("unknown durability mode ", static_cast<int>(mode)));
+        return absl::InvalidArgumentError(absl::StrCat("unknown durability mode ", raw));
     }
     return absl::OkStatus();
   });
@@ -372,9 +379,30 @@ kars_status kars_audit_consistency_verify(const char* public_key, size_t public_
 kars_status kars_audit_verify_dir(kars_buf* report, uint64_t* first_bad_index, const char* dir,
                                   const char* public_key, size_t public_key_len,
                                   kars_error** err) {
+  return kars_audit_verify_dir_with_checkpoints(report, first_bad_index, dir, public_key,
+                                                public_key_len, nullptr, nullptr, 0, err);
+}
+
+kars_status kars_audit_verify_dir_with_checkpoints(kars_buf* report, uint64_t* first_bad_index,
+                                                   const char* dir, const char* public_key,
+                                                   size_t public_key_len,
+                                                   const uint8_t* const* checkpoints,
+                                                   const size_t* checkpoint_lens,
+                                                   size_t checkpoint_count, kars_error** err) {
   return Guard(err, [&]() -> absl::Status {
     KARS_REQUIRE_ARG(dir);
     kars::audit::VerifyOptions vo;
+    if (checkpoint_count > 0) {
+      KARS_REQUIRE_ARG(checkpoints);
+      KARS_REQUIRE_ARG(checkpoint_lens);
+      for (size_t i = 0; i < checkpoint_count; ++i) {
+        if (checkpoints[i] == nullptr) {
+          return absl::InvalidArgumentError(absl::StrCat("checkpoints[", i, "] is NULL"));
+        }
+        vo.external_checkpoints.emplace_back(reinterpret_cast<const char*>(checkpoints[i]),
+                                             checkpoint_lens[i]);
+      }
+    }
     if (public_key != nullptr) {
       absl::StatusOr<kars::audit::Verifier> v =
           kars::audit::Verifier::FromText(Bytes(public_key, public_key_len));
@@ -385,6 +413,37 @@ kars_status kars_audit_verify_dir(kars_buf* report, uint64_t* first_bad_index, c
     if (report != nullptr) FillBuf(report, r.Summary());
     if (first_bad_index != nullptr) *first_bad_index = r.first_bad_index.value_or(UINT64_MAX);
     return r.status;
+  });
+}
+
+kars_status kars_audit_witness_cosign(kars_buf* cosigned, const char* state_path,
+                                      const char* witness_private_key,
+                                      size_t witness_private_key_len, const char* log_public_key,
+                                      size_t log_public_key_len, const uint8_t* checkpoint,
+                                      size_t checkpoint_len, const uint8_t* consistency_proof,
+                                      size_t consistency_proof_len, kars_error** err) {
+  return Guard(err, [&]() -> absl::Status {
+    KARS_REQUIRE_ARG(cosigned);
+    KARS_REQUIRE_ARG(state_path);
+    KARS_REQUIRE_ARG(witness_private_key);
+    KARS_REQUIRE_ARG(log_public_key);
+    KARS_REQUIRE_ARG(checkpoint);
+    if (absl::Status s = RequireBytes(consistency_proof, consistency_proof_len, "consistency_proof");
+        !s.ok()) {
+      return s;
+    }
+    absl::StatusOr<kars::audit::Signer> w =
+        kars::audit::Signer::FromText(Bytes(witness_private_key, witness_private_key_len));
+    if (!w.ok()) return w.status();
+    absl::StatusOr<kars::audit::Verifier> v =
+        kars::audit::Verifier::FromText(Bytes(log_public_key, log_public_key_len));
+    if (!v.ok()) return v.status();
+    absl::StatusOr<std::string> out =
+        kars::audit::Cosign(state_path, *w, *v, Bytes(checkpoint, checkpoint_len),
+                            Bytes(consistency_proof, consistency_proof_len));
+    if (!out.ok()) return out.status();
+    FillBuf(cosigned, *out);
+    return absl::OkStatus();
   });
 }
 

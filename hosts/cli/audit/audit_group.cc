@@ -21,9 +21,10 @@ const Command kCommands[] = {
     {"checkpoint", "checkpoint DIR [--key PRIV]            latest checkpoint; with a key, sign one now", Checkpoint},
     {"prove", "prove DIR INDEX [--size N] [--record-out F] [--checkpoint-out F]", Prove},
     {"consistency", "consistency DIR OLD NEW                consistency proof between two sizes", Consistency},
-    {"verify", "verify DIR --key PUB                   recompute and check the whole log", Verify},
+    {"verify", "verify DIR --key PUB [--checkpoint F]  recompute and check the whole log", Verify},
     {"verify-proof", "verify-proof --key PUB CHECKPOINT PROOF RECORD", VerifyProof},
     {"verify-consistency", "verify-consistency --key PUB OLD_CHECKPOINT NEW_CHECKPOINT PROOF", VerifyConsistency},
+    {"cosign", "cosign --key WITNESS_PRIV --log-key PUB --state FILE CHECKPOINT [PROOF]", Cosign},
 };
 
 void Usage(FILE* out) {

@@ -16,18 +16,27 @@ const uint8_t* U8(const std::string& s) { return reinterpret_cast<const uint8_t*
 }  // namespace
 
 int Verify(int argc, char** argv) {
-  auto args = ParseArgs(argc, argv, 2, {"--key"}, {});
+  auto args = ParseArgs(argc, argv, 2, {"--key", "--checkpoint"}, {});
   if (!args || args->positional.size() != 1 || !args->Value("--key")) {
-    std::fprintf(stderr, "usage: kars audit verify DIR --key PUB\n");
+    std::fprintf(stderr, "usage: kars audit verify DIR --key PUB [--checkpoint FILE]\n");
     return kExitUsage;
   }
   std::optional<std::string> key = ReadFile(*args->Value("--key"));
   if (!key) return kExitUsage;
+  // A checkpoint kept from earlier must still agree with the log.
+  std::optional<std::string> held;
+  if (auto path = args->Value("--checkpoint")) {
+    held = ReadFile(*path);
+    if (!held) return kExitUsage;
+  }
+  const uint8_t* held_data = held ? U8(*held) : nullptr;
+  const size_t held_len = held ? held->size() : 0;
   kars_buf report{nullptr, 0};
   uint64_t first_bad = UINT64_MAX;
   kars_error* err = nullptr;
-  kars_status s = kars_audit_verify_dir(&report, &first_bad, args->positional[0].c_str(),
-                                        key->data(), key->size(), &err);
+  kars_status s = kars_audit_verify_dir_with_checkpoints(
+      &report, &first_bad, args->positional[0].c_str(), key->data(), key->size(), &held_data,
+      &held_len, held ? 1 : 0, &err);
   const bool reported = report.data != nullptr;
   if (reported) {
     std::fprintf(s == KARS_OK ? stdout : stderr, "%s\n", reinterpret_cast<char*>(report.data));
@@ -101,6 +110,40 @@ int VerifyConsistency(int argc, char** argv) {
     return ExitFor(s, true);
   }
   std::printf("valid: the newer checkpoint extends the older one\n");
+  return kExitOk;
+}
+
+}  // namespace kars::cli::audit
+
+namespace kars::cli::audit {
+
+int Cosign(int argc, char** argv) {
+  auto args = ParseArgs(argc, argv, 2, {"--key", "--log-key", "--state"}, {});
+  if (!args || args->positional.empty() || args->positional.size() > 2 || !args->Value("--key") ||
+      !args->Value("--log-key") || !args->Value("--state")) {
+    std::fprintf(stderr,
+                 "usage: kars audit cosign --key WITNESS_PRIV --log-key PUB --state FILE "
+                 "CHECKPOINT [PROOF]\n");
+    return kExitUsage;
+  }
+  auto key = ReadFile(*args->Value("--key"));
+  auto log_key = ReadFile(*args->Value("--log-key"));
+  auto checkpoint = ReadFile(args->positional[0]);
+  std::optional<std::string> proof = std::string();
+  if (args->positional.size() == 2) proof = ReadFile(args->positional[1]);
+  if (!key || !log_key || !checkpoint || !proof) return kExitUsage;
+  kars_buf out{nullptr, 0};
+  kars_error* err = nullptr;
+  kars_status s = kars_audit_witness_cosign(
+      &out, args->Value("--state")->c_str(), key->data(), key->size(), log_key->data(),
+      log_key->size(), U8(*checkpoint), checkpoint->size(),
+      proof->empty() ? nullptr : U8(*proof), proof->size(), &err);
+  if (s != KARS_OK) {
+    PrintError("cosign", err);
+    return ExitFor(s, true);
+  }
+  std::fwrite(out.data, 1, out.len, stdout);
+  kars_buf_dispose(&out);
   return kExitOk;
 }
 

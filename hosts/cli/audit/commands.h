@@ -14,6 +14,7 @@ int Consistency(int argc, char** argv);
 int Verify(int argc, char** argv);
 int VerifyProof(int argc, char** argv);
 int VerifyConsistency(int argc, char** argv);
+int Cosign(int argc, char** argv);
 
 }  // namespace kars::cli::audit
 

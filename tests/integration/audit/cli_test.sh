@@ -55,9 +55,28 @@ cp out cproof
 expect_rc 0 "$kars" audit verify-consistency --key log.pub cp10 cp11 cproof
 expect_rc 1 "$kars" audit verify-consistency --key log.pub cp11 cp10 cproof
 
+# A witness co-signs the first checkpoint, then the next only with a consistency proof.
+expect_rc 0 "$kars" audit cosign --key other.key --log-key log.pub --state witness.state cp10
+cp out cp10-cosigned
+expect_rc 2 "$kars" audit cosign --key other.key --log-key log.pub --state witness.state cp11 missing
+expect_rc 1 "$kars" audit cosign --key other.key --log-key log.pub --state witness.state cp11
+expect_rc 0 "$kars" audit cosign --key other.key --log-key log.pub --state witness.state cp11 cproof
+grep -c $'^\xe2\x80\x94 ' out | grep -qx 2 || fail "cosigned note should carry two signatures"
+cp out cp11-cosigned
+expect_rc 0 "$kars" audit verify-consistency --key other.pub cp10-cosigned cp11-cosigned cproof
+expect_rc 0 "$kars" audit verify-consistency --key log.pub cp10-cosigned cp11-cosigned cproof
 expect_rc 0 "$kars" audit verify logdir --key log.pub
 grep -q 'valid: 11 records' out || fail "verify summary: $(cat out)"
 expect_rc 1 "$kars" audit verify logdir --key other.pub
+# A checkpoint kept from earlier agrees; one from a forked log with the same key does not.
+expect_rc 0 "$kars" audit verify logdir --key log.pub --checkpoint cp10
+expect_rc 0 "$kars" audit append forkdir --key log.key - < <(sed 's/"r3"/"forged"/' records.jsonl)
+expect_rc 0 "$kars" audit checkpoint forkdir
+cp out forkcp10
+expect_rc 0 "$kars" audit verify forkdir --key log.pub
+expect_rc 1 "$kars" audit verify logdir --key log.pub --checkpoint forkcp10
+grep -q 'forked' err || fail "fork not named: $(cat err)"
+expect_rc 2 "$kars" audit verify logdir --key log.pub --checkpoint missing
 expect_rc 2 "$kars" audit verify . --key log.pub           # not a log
 expect_rc 2 "$kars" audit verify logdir                    # usage
 expect_rc 2 "$kars" audit show nowhere

@@ -3,6 +3,9 @@
 
 #include <sys/stat.h>
 
+#include <atomic>
+#include <thread>
+
 #include "gtest/gtest.h"
 #include "libkars/audit/checkpoint.h"
 #include "libkars/audit/merkle.h"
@@ -237,6 +240,41 @@ TEST_F(LogTest, RebuildsAnIndexThatLagsTheSegments) {
   EXPECT_EQ((*log)->open_report().reindexed_records, 6u);
   EXPECT_EQ((*log)->Size(), 10u);
   EXPECT_EQ(testing::ReadAll(idx), bytes);
+}
+
+}  // namespace
+}  // namespace kars::audit
+
+namespace kars::audit {
+namespace {
+
+TEST_F(LogTest, ReadersOpenWhileAWriterAppendsAndSigns) {
+  LogOptions o = Opts(key_);
+  o.checkpoint_every_records = 10;
+  auto writer = Log::Open(dir_, o);
+  ASSERT_TRUE(writer.ok());
+  std::atomic<bool> done{false};
+  std::thread appender([&] {
+    for (uint64_t i = 0; i < 400; ++i) ASSERT_TRUE((*writer)->Append(MakeRecord(i)).ok());
+    done = true;
+  });
+  LogOptions ro;
+  ro.read_only = true;
+  int opened = 0;
+  while (!done) {
+    auto reader = Log::Open(dir_, ro);
+    ASSERT_TRUE(reader.ok()) << reader.status();
+    ++opened;
+    const uint64_t n = (*reader)->Size();
+    if (n > 0) {
+      ASSERT_TRUE((*reader)->Read(n - 1).ok());
+    }
+    if (auto cp = (*reader)->LatestCheckpoint(); cp.ok()) {
+      EXPECT_LE(cp->size, n);
+    }
+  }
+  appender.join();
+  EXPECT_GT(opened, 0);
 }
 
 }  // namespace
