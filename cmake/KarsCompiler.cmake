@@ -32,3 +32,8 @@ endfunction()
 if(KARS_BUILD_FUZZ AND NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
   message(FATAL_ERROR "kars: KARS_BUILD_FUZZ needs clang (libFuzzer); use 'make fuzz', which configures build-fuzz with clang")
 endif()
+if(KARS_BUILD_FUZZ)
+  # Coverage for the library code too, not only the fuzz entry points; libFuzzer links only
+  # into the fuzz targets (fuzz/CMakeLists.txt).
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()
