@@ -58,6 +58,10 @@ class MailboxDb {
 
   // Stores an envelope whose sender the caller has stamped; returns once it is durable.
   grpc::Status Store(const kars::v1::mesh::Envelope& envelope, bool* duplicate);
+  // Stores copies of one envelope for several recipients (group fan-out): every recipient is
+  // admitted first, so a full or unknown mailbox rejects the whole send; all copies commit in
+  // one transaction. *duplicate is true when the first copy was a duplicate.
+  grpc::Status StoreMany(const std::vector<kars::v1::mesh::Envelope>& copies, bool* duplicate);
   // Up to `limit` envelopes of `mailbox` with seq > after, in seq order; *newest receives the
   // newest seq ever stored for the mailbox at that moment (so a waiter can skip acked ones).
   grpc::Status Pending(const std::string& mailbox, uint64_t after, size_t limit,
@@ -72,7 +76,7 @@ class MailboxDb {
 
  private:
   struct PendingSend {
-    kars::v1::mesh::Envelope envelope;
+    std::vector<kars::v1::mesh::Envelope> copies;
     std::promise<std::pair<grpc::Status, bool>> done;
   };
 

@@ -131,6 +131,8 @@ KARS_API kars_status kars_mesh_event_get_status(const kars_mesh_event *event);
 KARS_API const char *kars_mesh_event_get_detail(const kars_mesh_event *event);
 /* Sender's clock when sent, Unix ms (MESSAGE only). */
 KARS_API int64_t kars_mesh_event_get_sent_at_ms(const kars_mesh_event *event);
+/* The group a MESSAGE was sent to, NUL-terminated; "" for a message to this agent alone. */
+KARS_API const char *kars_mesh_event_get_group(const kars_mesh_event *event);
 
 /* Called for each event, on the thread calling kars_mesh_agent_receive, with no agent state lock
  * held (the callback may call kars_mesh_agent_send, but not receive). Return 0 to accept the
@@ -159,6 +161,37 @@ KARS_API kars_status kars_mesh_agent_approve_identity(kars_mesh_agent *agent, co
 KARS_API kars_status kars_mesh_agent_safety_number(kars_buf *out, kars_mesh_agent *agent,
                                                    const char *peer, int pending,
                                                    kars_error **err);
+
+/* Groups (Signal sender keys). The creating agent owns the group: only it adds and removes
+ * members, and every member follows its membership list. A group message is encrypted once;
+ * the relay stores that one ciphertext for every member. Removing a member rotates every
+ * remaining member's sender key, so the removed member cannot read anything sent afterwards.
+ * Membership changes and sender keys reach members through their pairwise sessions; a member
+ * applies them when it receives. Group ids follow the rules of agent names. */
+
+/* Creates `group` owned by this agent with `members` (this agent is added; duplicates ignored).
+ * Errors: KARS_E_EXISTS, KARS_E_INVALID_ARGUMENT (bad id or member name), KARS_E_NOT_FOUND (a
+ * member unknown to the relay), KARS_E_UNAVAILABLE. */
+KARS_API kars_status kars_mesh_agent_group_create(kars_mesh_agent *agent, const char *group,
+                                                  const char *const *members, size_t n_members,
+                                                  kars_error **err);
+
+/* Adds `member` (owner only). Errors: KARS_E_DENIED (not the owner), KARS_E_EXISTS,
+ * KARS_E_NOT_FOUND (no such group). */
+KARS_API kars_status kars_mesh_agent_group_add(kars_mesh_agent *agent, const char *group,
+                                               const char *member, kars_error **err);
+
+/* Removes `member` (owner only) and rotates sender keys. Errors: KARS_E_DENIED, KARS_E_NOT_FOUND
+ * (no such group or member), KARS_E_INVALID_ARGUMENT (the owner itself). */
+KARS_API kars_status kars_mesh_agent_group_remove(kars_mesh_agent *agent, const char *group,
+                                                  const char *member, kars_error **err);
+
+/* Sends `body` to every other member of `group` as one ciphertext. `message_id` may be NULL.
+ * Errors: KARS_E_NOT_FOUND (not a member of such a group), KARS_E_INVALID_ARGUMENT,
+ * KARS_E_EXHAUSTED, KARS_E_UNAVAILABLE. */
+KARS_API kars_status kars_mesh_agent_group_send(kars_buf *message_id, kars_mesh_agent *agent,
+                                                const char *group, const uint8_t *body,
+                                                size_t body_len, kars_error **err);
 
 /* The agent's identity public key (33 bytes). Errors: KARS_E_IO. */
 KARS_API kars_status kars_mesh_agent_identity_key(kars_buf *out, kars_mesh_agent *agent,

@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "libkars/base/status.h"
@@ -171,6 +172,63 @@ const char* kars_mesh_event_get_detail(const kars_mesh_event* event) {
 }
 int64_t kars_mesh_event_get_sent_at_ms(const kars_mesh_event* event) {
   return event->ev->sent_at_ms();
+}
+
+const char* kars_mesh_event_get_group(const kars_mesh_event* event) {
+  return event->ev->group_id().c_str();
+}
+
+kars_status kars_mesh_agent_group_create(kars_mesh_agent* agent, const char* group,
+                                         const char* const* members, size_t n_members,
+                                         kars_error** err) {
+  return Guard(err, [&]() -> absl::Status {
+    KARS_REQUIRE_ARG(agent);
+    KARS_REQUIRE_ARG(group);
+    if (members == nullptr && n_members != 0) {
+      return absl::InvalidArgumentError("members must not be NULL");
+    }
+    std::vector<std::string> list;
+    for (size_t i = 0; i < n_members; ++i) {
+      if (members[i] == nullptr) return absl::InvalidArgumentError("a member name is NULL");
+      list.emplace_back(members[i]);
+    }
+    return agent->agent->CreateGroup(group, list);
+  });
+}
+
+kars_status kars_mesh_agent_group_add(kars_mesh_agent* agent, const char* group,
+                                      const char* member, kars_error** err) {
+  return Guard(err, [&]() -> absl::Status {
+    KARS_REQUIRE_ARG(agent);
+    KARS_REQUIRE_ARG(group);
+    KARS_REQUIRE_ARG(member);
+    return agent->agent->AddGroupMember(group, member);
+  });
+}
+
+kars_status kars_mesh_agent_group_remove(kars_mesh_agent* agent, const char* group,
+                                         const char* member, kars_error** err) {
+  return Guard(err, [&]() -> absl::Status {
+    KARS_REQUIRE_ARG(agent);
+    KARS_REQUIRE_ARG(group);
+    KARS_REQUIRE_ARG(member);
+    return agent->agent->RemoveGroupMember(group, member);
+  });
+}
+
+kars_status kars_mesh_agent_group_send(kars_buf* message_id, kars_mesh_agent* agent,
+                                       const char* group, const uint8_t* body, size_t body_len,
+                                       kars_error** err) {
+  return Guard(err, [&]() -> absl::Status {
+    KARS_REQUIRE_ARG(agent);
+    KARS_REQUIRE_ARG(group);
+    if (body == nullptr && body_len != 0) return absl::InvalidArgumentError("body must not be NULL");
+    auto id = agent->agent->SendGroup(
+        group, absl::string_view(reinterpret_cast<const char*>(body), body_len));
+    if (!id.ok()) return id.status();
+    if (message_id != nullptr) kars::capi::FillBuf(message_id, *id);
+    return absl::OkStatus();
+  });
 }
 
 kars_status kars_mesh_agent_receive(size_t* delivered, kars_mesh_agent* agent, uint32_t wait_ms,

@@ -101,6 +101,57 @@ absl::Status Agent::MaintainKeysLocked() {
   return absl::OkStatus();
 }
 
+absl::StatusOr<pb::Envelope> Agent::SealForPeerLocked(const std::string& peer,
+                                                      const pb::Payload& payload) {
+  if (!transport_) return NoTransport();
+  if (store_->Contains(Ns::kPendingIdentity, peer)) {
+    return MakeStatus(KARS_E_DENIED,
+                      absl::StrCat("identity key of '", peer,
+                                   "' changed; compare safety numbers and approve it first"));
+  }
+  if (!HasSession(*env_, peer)) {
+    auto bundle = transport_->FetchBundle(peer);
+    if (!bundle.ok()) return bundle.status();
+    if (bundle->mailbox() != peer) {
+      return TamperedError(absl::StrCat("relay returned the bundle of '", bundle->mailbox(),
+                                        "' when asked for '", peer, "'"));
+    }
+    if (absl::Status s = ProcessBundle(*env_, *bundle); !s.ok()) {
+      if (ToCStatus(s) == KARS_E_DENIED) {
+        return MakeStatus(KARS_E_DENIED,
+                          absl::StrCat("identity key of '", peer,
+                                       "' changed; compare safety numbers and approve it first"));
+      }
+      return s;
+    }
+  }
+  auto sealed = Seal(*env_, peer, PadPayload(payload));
+  if (!sealed.ok()) return sealed.status();
+  pb::Envelope env;
+  env.set_recipient(peer);
+  env.set_sender(name_);
+  env.set_message_id(payload.message_id());
+  env.set_type(sealed->type);
+  env.set_ciphertext(std::move(sealed->ciphertext));
+  return env;
+}
+
+absl::Status Agent::Transmit(Transport& transport, const pb::Envelope& env,
+                             const std::vector<std::string>& also_to) {
+  // The network call runs without the state lock so receiving continues meanwhile. A relay
+  // that is restarting is retried with the same envelope: the relay deduplicates by message id,
+  // so a send whose acknowledgement was lost is stored once, never twice.
+  absl::Time give_up = absl::Now() + options_.rpc_timeout;
+  for (;;) {
+    auto dup = also_to.empty() ? transport.Send(env) : transport.Fanout(env, also_to);
+    if (dup.ok()) return absl::OkStatus();
+    if (ToCStatus(dup.status()) != KARS_E_UNAVAILABLE || absl::Now() >= give_up) {
+      return dup.status();
+    }
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+}
+
 absl::StatusOr<std::string> Agent::Send(const std::string& peer, absl::string_view body,
                                         int64_t expires_at_ms) {
   if (absl::Status s = ValidateName(peer, "peer name"); !s.ok()) return s;
@@ -115,56 +166,19 @@ absl::StatusOr<std::string> Agent::Send(const std::string& peer, absl::string_vi
     absl::MutexLock l(&mu_);
     if (!transport_) return NoTransport();
     transport = transport_;
-    if (store_->Contains(Ns::kPendingIdentity, peer)) {
-      return MakeStatus(KARS_E_DENIED,
-                        absl::StrCat("identity key of '", peer,
-                                     "' changed; compare safety numbers and approve it first"));
-    }
-    if (!HasSession(*env_, peer)) {
-      auto bundle = transport->FetchBundle(peer);
-      if (!bundle.ok()) return bundle.status();
-      if (bundle->mailbox() != peer) {
-        return TamperedError(absl::StrCat("relay returned the bundle of '", bundle->mailbox(),
-                                          "' when asked for '", peer, "'"));
-      }
-      if (absl::Status s = ProcessBundle(*env_, *bundle); !s.ok()) {
-        if (ToCStatus(s) == KARS_E_DENIED) {
-          return MakeStatus(KARS_E_DENIED,
-                            absl::StrCat("identity key of '", peer,
-                                         "' changed; compare safety numbers and approve it first"));
-        }
-        return s;
-      }
-    }
+    auto id = NewMessageId();
+    if (!id.ok()) return id.status();
     pb::Payload payload;
-    std::string id(kMessageIdSize, '\0');
-    if (RAND_bytes(reinterpret_cast<unsigned char*>(id.data()), static_cast<int>(id.size())) != 1) {
-      return absl::InternalError("random message id: RAND_bytes failed");
-    }
-    payload.set_message_id(id);
+    payload.set_message_id(*id);
     payload.set_body(std::string(body.data(), body.size()));
     payload.set_sent_at_ms(NowMs());
-    auto sealed = Seal(*env_, peer, PadPayload(payload));
+    auto sealed = SealForPeerLocked(peer, payload);
     if (!sealed.ok()) return sealed.status();
-    env.set_recipient(peer);
-    env.set_sender(name_);
-    env.set_message_id(id);
-    env.set_type(sealed->type);
-    env.set_ciphertext(std::move(sealed->ciphertext));
+    env = std::move(*sealed);
     env.set_expires_at_ms(expires_at_ms);
   }
-  // The network call runs without the state lock so receiving continues meanwhile. A relay
-  // that is restarting is retried with the same envelope: the relay deduplicates by message id,
-  // so a send whose acknowledgement was lost is stored once, never twice.
-  absl::Time give_up = absl::Now() + options_.rpc_timeout;
-  for (;;) {
-    auto dup = transport->Send(env);
-    if (dup.ok()) return env.message_id();
-    if (ToCStatus(dup.status()) != KARS_E_UNAVAILABLE || absl::Now() >= give_up) {
-      return dup.status();
-    }
-    absl::SleepFor(absl::Milliseconds(100));
-  }
+  if (absl::Status s = Transmit(*transport, env, {}); !s.ok()) return s;
+  return env.message_id();
 }
 
 absl::Status Agent::AddEvent(const pb::AgentEvent& ev) {
@@ -203,6 +217,7 @@ absl::Status Agent::ProcessLocked(const pb::Envelope& env, bool* used_prekey) {
     ev.set_kind(pb::AgentEvent::KIND_DUPLICATE);
     return AddEvent(ev);
   }
+  if (env.type() == pb::CIPHERTEXT_TYPE_SENDER_KEY) return ProcessGroupMessageLocked(env);
   if (store_->Contains(Ns::kPendingIdentity, env.sender())) {
     // Blocked peer: keep the envelope until the host decides.
     return Hold(env);
@@ -239,6 +254,10 @@ absl::Status Agent::ProcessLocked(const pb::Envelope& env, bool* used_prekey) {
     ev.set_detail(std::string(payload.status().message()));
     return AddEvent(ev);
   }
+  if (payload->has_group_update() || !payload->sender_key_distribution().empty()) {
+    if (absl::Status s = store_->Put(Ns::kSeen, seen, ""); !s.ok()) return s;
+    return ProcessControlLocked(env.sender(), *payload);
+  }
   ev.set_kind(pb::AgentEvent::KIND_MESSAGE);
   ev.set_body(std::move(*payload->mutable_body()));
   ev.set_sent_at_ms(payload->sent_at_ms());
@@ -256,6 +275,11 @@ absl::Status Agent::Accept(const std::vector<pb::Envelope>& envelopes) {
     if (absl::Status s = ProcessLocked(env, &used_prekey); !s.ok()) return s;
   }
   return txn.Commit();
+}
+
+absl::Status Agent::AcceptAndFlush(const std::vector<pb::Envelope>& envelopes) {
+  if (absl::Status s = Accept(envelopes); !s.ok()) return s;
+  return FlushOutbox();
 }
 
 absl::StatusOr<size_t> Agent::Receive(absl::Duration wait, const EventCallback& cb) {
@@ -287,6 +311,9 @@ absl::StatusOr<size_t> Agent::Receive(absl::Duration wait, const EventCallback& 
       (void)MaintainKeysLocked();  // best effort: the next receive retries
     }
   }
+  // Group control this batch produced (sender keys for new members, rotations): durable in the
+  // outbox already, so a failure here is retried by the next receive.
+  (void)FlushOutbox();
   return Deliver(cb);
 }
 

@@ -36,8 +36,11 @@ enum class Ns : int {
   kInbox = 7,           // events awaiting delivery, keyed by big-endian sequence
   kHeld = 8,            // envelopes held back until a changed identity is approved
   kPendingIdentity = 9, // a changed identity key awaiting approval, by peer
+  kOutbox = 10,         // control payloads (group updates, sender keys) still to send
+  kGroup = 11,          // groups this agent belongs to (GroupRecord), by group id
+  kHeldGroup = 12,      // group messages that arrived before their group or sender key
 };
-inline constexpr int kNamespaceCount = 10;
+inline constexpr int kNamespaceCount = 13;
 
 class LocalStore {
  public:
