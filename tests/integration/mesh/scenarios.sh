@@ -184,6 +184,43 @@ no_plaintext_anywhere)
   done
   ;;
 
+groups)
+  start_relay relay 127.0.0.1:0
+  db="$WORK/relay/relay.db"
+  for a in alice bob carol; do mesh $a recv --relay "$RELAY_ADDR" >/dev/null; done
+  mesh alice group-create --relay "$RELAY_ADDR" --group team --members bob,carol
+  # Members apply the update and hand out their own sender keys when they receive.
+  for a in bob carol alice bob carol; do mesh $a recv --relay "$RELAY_ADDR" --timeout-ms 300 >/dev/null || true; done
+  mesh alice group-send --relay "$RELAY_ADDR" --group team --message "hello team"
+  [ "$(sqlite3 -cmd ".timeout 5000" "$db" "SELECT count(DISTINCT ciphertext), count(*) FROM messages WHERE type = 4")" = "1|2" ] ||
+    fail "a group message is not one ciphertext stored for two members"
+  mesh bob recv --relay "$RELAY_ADDR" --count 1 --timeout-ms 5000 >"$WORK/b1.txt"
+  mesh carol recv --relay "$RELAY_ADDR" --count 1 --timeout-ms 5000 >"$WORK/c1.txt"
+  grep -qx "group-message team alice hello team" "$WORK/b1.txt" || fail "bob: $(cat "$WORK/b1.txt")"
+  grep -qx "group-message team alice hello team" "$WORK/c1.txt" || fail "carol: $(cat "$WORK/c1.txt")"
+  mesh carol group-send --relay "$RELAY_ADDR" --group team --message "carol speaking"
+  mesh bob recv --relay "$RELAY_ADDR" --count 1 --timeout-ms 5000 >"$WORK/b2.txt"
+  grep -qx "group-message team carol carol speaking" "$WORK/b2.txt" || fail "bob2: $(cat "$WORK/b2.txt")"
+  # Removal: bob rotates on receiving it; carol is told she is out.
+  mesh alice group-remove --relay "$RELAY_ADDR" --group team --member carol
+  for a in bob alice carol; do mesh $a recv --relay "$RELAY_ADDR" --timeout-ms 300 >/dev/null || true; done
+  mesh alice group-send --relay "$RELAY_ADDR" --group team --message "after removal"
+  mesh bob group-send --relay "$RELAY_ADDR" --group team --message "bob after removal"
+  [ "$(sqlite3 -cmd ".timeout 5000" "$db" "SELECT count(*) FROM messages WHERE recipient = 'carol' AND type = 4")" = 0 ] ||
+    fail "the relay stored a group message for a removed member"
+  # A relay that hands carol the later ciphertexts anyway: she cannot read them.
+  sqlite3 -cmd ".timeout 5000" "$db" "
+    INSERT INTO messages (recipient, sender, message_id, type, ciphertext, expires_at, group_id)
+      SELECT 'carol', sender, message_id, type, ciphertext, expires_at, group_id FROM messages
+      WHERE type = 4 AND recipient IN ('bob', 'alice');"
+  mesh carol recv --relay "$RELAY_ADDR" --timeout-ms 1500 >"$WORK/c2.txt" || true
+  ! grep -q "^group-message" "$WORK/c2.txt" || fail "removed member read: $(cat "$WORK/c2.txt")"
+  mesh bob recv --relay "$RELAY_ADDR" --count 1 --timeout-ms 5000 >"$WORK/b3.txt"
+  mesh alice recv --relay "$RELAY_ADDR" --count 1 --timeout-ms 5000 >"$WORK/a3.txt"
+  grep -qx "group-message team alice after removal" "$WORK/b3.txt" || fail "bob3: $(cat "$WORK/b3.txt")"
+  grep -qx "group-message team bob bob after removal" "$WORK/a3.txt" || fail "alice3: $(cat "$WORK/a3.txt")"
+  ;;
+
 *)
   fail "unknown scenario $scenario"
   ;;
