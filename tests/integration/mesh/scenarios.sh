@@ -154,6 +154,27 @@ limits)
   [ "$(messages "$WORK/b.txt")" = "$(seq 1 5)" ] || fail "b: $(cat "$WORK/b.txt")"
   ;;
 
+rate_limit_and_config)
+  printf 'rate-limit = 5   # sends per second per client, burst 10\nttl-seconds = 3600\n' >"$WORK/relay.conf"
+  start_relay relay 127.0.0.1:0 --config "$WORK/relay.conf"
+  mesh bob recv --relay "$RELAY_ADDR" >/dev/null
+  if seq 1 40 | mesh alice send --relay "$RELAY_ADDR" --to bob --lines >"$WORK/sent.txt" 2>"$WORK/err.txt"; then
+    fail "40 immediate sends passed a limit of 5/s"
+  fi
+  grep -q "KARS_E_EXHAUSTED" "$WORK/err.txt" && grep -q "rate limit" "$WORK/err.txt" || fail "rate: $(cat "$WORK/err.txt")"
+  accepted=$(wc -l <"$WORK/sent.txt")
+  [ "$accepted" -ge 5 ] && [ "$accepted" -le 12 ] || fail "$accepted sends accepted"
+  # Nothing accepted is lost; nothing refused is stored.
+  mesh bob recv --relay "$RELAY_ADDR" --count "$accepted" --timeout-ms 5000 >"$WORK/b.txt"
+  [ "$(messages "$WORK/b.txt")" = "$(seq 1 "$accepted")" ] || fail "b: $(cat "$WORK/b.txt")"
+  mesh bob recv --relay "$RELAY_ADDR" --timeout-ms 300 >"$WORK/b2.txt" || true
+  [ ! -s "$WORK/b2.txt" ] || fail "a refused message was stored: $(cat "$WORK/b2.txt")"
+  # An unknown option in the config file stops the relay with a clear message.
+  echo "no-such-option = 1" >"$WORK/bad.conf"
+  if "$RELAY_BIN" --data-dir "$WORK/x" --config "$WORK/bad.conf" 2>"$WORK/bad.err"; then fail "bad config accepted"; fi
+  grep -q "unknown option no-such-option" "$WORK/bad.err" || fail "bad config: $(cat "$WORK/bad.err")"
+  ;;
+
 expiry_notice)
   start_relay relay 127.0.0.1:0 --ttl-seconds 1
   mesh bob recv --relay "$RELAY_ADDR" >/dev/null
