@@ -2,6 +2,8 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "libkars/base/status.h"
@@ -22,6 +24,9 @@ int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
 std::string SeenKey(absl::string_view sender, absl::string_view id) {
   return PeerPrefix(sender) + std::string(id.data(), id.size());
 }
+
+constexpr uint32_t kResendWindow = 256;
+constexpr int64_t kResetIntervalMs = 10'000;
 
 absl::Status NoTransport() {
   return MakeStatus(KARS_E_PRECONDITION, "agent is not connected to a relay");
@@ -172,13 +177,70 @@ absl::StatusOr<std::string> Agent::Send(const std::string& peer, absl::string_vi
     payload.set_message_id(*id);
     payload.set_body(std::string(body.data(), body.size()));
     payload.set_sent_at_ms(NowMs());
+    StoreTxn txn(*store_);  // one durable commit for the ratchet step and the resend copy
     auto sealed = SealForPeerLocked(peer, payload);
     if (!sealed.ok()) return sealed.status();
     env = std::move(*sealed);
     env.set_expires_at_ms(expires_at_ms);
+    if (absl::Status s = RememberSentLocked(peer, payload); !s.ok()) return s;
+    if (absl::Status s = txn.Commit(); !s.ok()) return s;
   }
   if (absl::Status s = Transmit(*transport, env, {}); !s.ok()) return s;
   return env.message_id();
+}
+
+absl::Status Agent::RememberSentLocked(const std::string& peer, const pb::Payload& payload) {
+  // A ring of kResendWindow slots per peer: O(1) per send, the oldest overwritten.
+  auto seq = store_->Get(Ns::kMeta, kMetaSentSeq);
+  uint64_t next = seq ? DecodeU64(*seq) + 1 : 1;
+  if (absl::Status s = store_->Put(Ns::kMeta, kMetaSentSeq, EncodeU64(next)); !s.ok()) return s;
+  return store_->Put(Ns::kSent,
+                     PeerPrefix(peer) + EncodeU32(static_cast<uint32_t>(next % kResendWindow)),
+                     EncodeU64(next) + payload.SerializeAsString());
+}
+
+absl::Status Agent::ResendLocked(const std::string& peer) {
+  const std::string prefix = PeerPrefix(peer);
+  std::vector<std::pair<uint64_t, pb::Payload>> recent;
+  for (const auto& [k, v] : store_->List(Ns::kSent)) {
+    if (k.compare(0, prefix.size(), prefix) != 0 || v.size() < 8) continue;
+    pb::Payload p;
+    if (!p.ParseFromString(v.substr(8))) return TamperedError("agent store holds an unreadable payload");
+    recent.emplace_back(DecodeU64(v), std::move(p));
+  }
+  std::sort(recent.begin(), recent.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (auto& [seq, p] : recent) {
+    if (absl::Status s = EnqueueLocked(peer, std::move(p), /*keep_id=*/true); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Agent::RequestResetLocked(const std::string& peer) {
+  // At most one reset per peer per kResetInterval: a burst of undecryptable messages (all from
+  // the same lost session) needs one new handshake, not one each.
+  const std::string key = std::string(kMetaResetPrefix) + peer;
+  int64_t now = NowMs();
+  if (auto last = store_->Get(Ns::kMeta, key);
+      last && now - static_cast<int64_t>(DecodeU64(*last)) < kResetIntervalMs) {
+    return absl::OkStatus();
+  }
+  if (absl::Status s = store_->Put(Ns::kMeta, key, EncodeU64(static_cast<uint64_t>(now)));
+      !s.ok()) {
+    return s;
+  }
+  signal_protocol_session_delete_all_sessions(env_->stores(), peer.data(), peer.size());
+  pb::Payload p;
+  p.set_session_reset(true);
+  return EnqueueLocked(peer, std::move(p));
+}
+
+absl::Status Agent::ResetSession(const std::string& peer) {
+  if (absl::Status s = ValidateName(peer, "peer name"); !s.ok()) return s;
+  absl::MutexLock l(&mu_);
+  int rc = signal_protocol_session_delete_all_sessions(env_->stores(), peer.data(), peer.size());
+  if (rc < 0) return IoError("agent store: cannot delete sessions");
+  return absl::OkStatus();
 }
 
 absl::Status Agent::AddEvent(const pb::AgentEvent& ev) {
@@ -242,6 +304,12 @@ absl::Status Agent::ProcessLocked(const pb::Envelope& env, bool* used_prekey) {
     ev.set_kind(pb::AgentEvent::KIND_REJECTED);
     ev.set_status(code);
     ev.set_detail(std::string(plain.status().message()));
+    if (code == KARS_E_PRECONDITION && env.type() == pb::CIPHERTEXT_TYPE_SIGNAL) {
+      // The peer uses a session this agent no longer has: handshake afresh and ask the peer to
+      // resend what it sent recently, so the message reported here arrives after all.
+      ev.set_detail(absl::StrCat(ev.detail(), "; re-handshaking, the peer will resend"));
+      if (absl::Status s = RequestResetLocked(env.sender()); !s.ok()) return s;
+    }
     return AddEvent(ev);
   }
   auto payload = UnpadPayload(*plain);
@@ -254,7 +322,8 @@ absl::Status Agent::ProcessLocked(const pb::Envelope& env, bool* used_prekey) {
     ev.set_detail(std::string(payload.status().message()));
     return AddEvent(ev);
   }
-  if (payload->has_group_update() || !payload->sender_key_distribution().empty()) {
+  if (payload->has_group_update() || !payload->sender_key_distribution().empty() ||
+      payload->session_reset()) {
     if (absl::Status s = store_->Put(Ns::kSeen, seen, ""); !s.ok()) return s;
     return ProcessControlLocked(env.sender(), *payload);
   }

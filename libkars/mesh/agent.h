@@ -79,6 +79,10 @@ class Agent {
   // Hands inbox events to cb (see Receive).
   absl::StatusOr<size_t> Deliver(const EventCallback& cb);
 
+  // Forgets the sessions with `peer` (e.g. after restoring this agent's state from a backup):
+  // the next message from `peer` that cannot be decrypted triggers a re-handshake.
+  absl::Status ResetSession(const std::string& peer);
+
   // Trusts the changed identity key `peer` presented, and decrypts what was held back.
   absl::Status ApproveIdentity(const std::string& peer);
 
@@ -109,8 +113,14 @@ class Agent {
   absl::Status ProcessControlLocked(const std::string& sender,
                                     const kars::v1::mesh::Payload& payload)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status EnqueueLocked(const std::string& peer, kars::v1::mesh::Payload payload)
+  // Queues a control payload for `peer`; a fresh message id unless `keep_id`.
+  absl::Status EnqueueLocked(const std::string& peer, kars::v1::mesh::Payload payload,
+                             bool keep_id = false) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status RememberSentLocked(const std::string& peer,
+                                  const kars::v1::mesh::Payload& payload)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status RequestResetLocked(const std::string& peer) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status ResendLocked(const std::string& peer) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status DistributeLocked(const std::string& group, const std::vector<std::string>& to)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status UpdateMembersLocked(const std::string& group,

@@ -45,11 +45,13 @@ std::vector<std::string> Others(const pb::GroupRecord& record, const std::string
 
 }  // namespace
 
-absl::Status Agent::EnqueueLocked(const std::string& peer, pb::Payload payload) {
-  auto id = NewMessageId();
-  if (!id.ok()) return id.status();
-  payload.set_message_id(*id);
-  payload.set_sent_at_ms(absl::ToUnixMillis(absl::Now()));
+absl::Status Agent::EnqueueLocked(const std::string& peer, pb::Payload payload, bool keep_id) {
+  if (!keep_id) {
+    auto id = NewMessageId();
+    if (!id.ok()) return id.status();
+    payload.set_message_id(*id);
+    payload.set_sent_at_ms(absl::ToUnixMillis(absl::Now()));
+  }
   auto seq = store_->Get(Ns::kMeta, kMetaOutboxSeq);
   uint64_t next = seq ? DecodeU64(*seq) + 1 : 1;
   if (absl::Status s = store_->Put(Ns::kMeta, kMetaOutboxSeq, EncodeU64(next)); !s.ok()) return s;
@@ -326,6 +328,7 @@ absl::Status Agent::ProcessControlLocked(const std::string& sender, const pb::Pa
     ev.set_detail(why);
     return AddEvent(ev);
   };
+  if (payload.session_reset()) return ResendLocked(sender);
   if (!payload.sender_key_distribution().empty()) {
     const std::string& group = payload.group_id();
     if (!ValidateName(group, "group id").ok()) return reject(KARS_E_INVALID_ARGUMENT, "bad group id");

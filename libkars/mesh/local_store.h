@@ -39,8 +39,9 @@ enum class Ns : int {
   kOutbox = 10,         // control payloads (group updates, sender keys) still to send
   kGroup = 11,          // groups this agent belongs to (GroupRecord), by group id
   kHeldGroup = 12,      // group messages that arrived before their group or sender key
+  kSent = 13,           // the last payloads sent to each peer, resent after a session reset
 };
-inline constexpr int kNamespaceCount = 13;
+inline constexpr int kNamespaceCount = 14;
 
 class LocalStore {
  public:
