@@ -122,7 +122,7 @@ void BM_Relay_Send(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_Relay_Send)->Threads(1)->Threads(8)->Threads(32)->UseRealTime();
+BENCHMARK(BM_Relay_Send)->Threads(1)->Threads(8)->Threads(32)->Threads(128)->UseRealTime();
 
 // Latency at a fixed offered load: 5,000 messages/s from 8 clients for 2 s.
 void BM_Relay_LatencyAt5k(benchmark::State& state) {
