@@ -9,8 +9,8 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <thread>
@@ -29,7 +29,8 @@ using Clock = std::chrono::steady_clock;
 class Relay {
  public:
   Relay() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "kars-bench-relay-XXXXXX").string();
+    std::string tmpl =
+        (std::filesystem::temp_directory_path() / "kars-bench-relay-XXXXXX").string();
     dir_ = mkdtemp(tmpl.data());
     int fds[2];
     if (pipe(fds) != 0) std::abort();
@@ -183,8 +184,8 @@ void BM_EndToEnd(benchmark::State& state) {
             if (ev.kind() != pb::AgentEvent::KIND_MESSAGE) return 0;
             int64_t sent_ns = 0;
             std::memcpy(&sent_ns, ev.body().data(), sizeof sent_ns);
-            mine.push_back(
-                static_cast<double>(Clock::now().time_since_epoch().count() - sent_ns) / 1e6);
+            mine.push_back(static_cast<double>(Clock::now().time_since_epoch().count() - sent_ns) /
+                           1e6);
             ++got;
             return 0;
           });
@@ -212,7 +213,12 @@ void BM_EndToEnd(benchmark::State& state) {
     state.counters["p99_ms"] = Percentile(lat, 0.99);
   }
 }
-BENCHMARK(BM_EndToEnd)->Arg(2)->Arg(10)->Arg(100)->Iterations(1)->UseRealTime()
+BENCHMARK(BM_EndToEnd)
+    ->Arg(2)
+    ->Arg(10)
+    ->Arg(100)
+    ->Iterations(1)
+    ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
 }  // namespace

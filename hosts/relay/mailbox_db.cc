@@ -66,8 +66,8 @@ std::unique_ptr<MailboxDb> MailboxDb::Open(const std::string& data_dir, const Li
     *error = "cannot open " + path + ": " + sqlite3_errmsg(db->db_);
     return nullptr;
   }
-  if (!db->Exec("PRAGMA journal_mode=WAL", error) ||
-      !db->Exec("PRAGMA synchronous=FULL", error) || !db->Exec(kSchema, error)) {
+  if (!db->Exec("PRAGMA journal_mode=WAL", error) || !db->Exec("PRAGMA synchronous=FULL", error) ||
+      !db->Exec(kSchema, error)) {
     return nullptr;
   }
   Stmt counts(db->db_, "SELECT recipient, count(*), max(seq) FROM messages GROUP BY recipient");

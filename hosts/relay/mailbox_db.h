@@ -9,6 +9,7 @@
 #ifndef KARS_HOSTS_RELAY_MAILBOX_DB_H_
 #define KARS_HOSTS_RELAY_MAILBOX_DB_H_
 
+#include <grpcpp/grpcpp.h>
 #include <sqlite3.h>
 
 #include <condition_variable>
@@ -22,8 +23,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "kars/v1/mesh.pb.h"
 
@@ -88,13 +87,13 @@ class MailboxDb {
   Limits limits_;
   sqlite3* db_ = nullptr;
   std::mutex mu_;  // guards db_ and last_seq_; held across commits (fsync)
-  std::map<std::string, uint64_t> last_seq_;    // newest seq per mailbox, for waiters
+  std::map<std::string, uint64_t> last_seq_;  // newest seq per mailbox, for waiters
   std::condition_variable arrived_;
   // Admission state, under its own lock so that a send is admitted while a commit is in
   // progress (that is what lets the writer batch many sends into one fsync).
   std::mutex admit_mu_;
-  std::map<std::string, int64_t> counts_;       // stored + queued envelopes per mailbox
-  std::set<std::string> registered_;            // mailboxes with published keys
+  std::map<std::string, int64_t> counts_;  // stored + queued envelopes per mailbox
+  std::set<std::string> registered_;       // mailboxes with published keys
 
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;

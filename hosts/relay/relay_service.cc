@@ -45,8 +45,8 @@ grpc::Status RelayService::Challenge(grpc::ServerContext*, const pb::ChallengeRe
 grpc::Status RelayService::Authenticate(grpc::ServerContext*, const pb::AuthenticateRequest* req,
                                         pb::AuthenticateResponse* resp) {
   if (!ValidMailbox(req->mailbox())) return BadMailbox("mailbox");
-  if (auto why = auth_->Verify(req->mailbox(), req->auth_public_key(), req->nonce(),
-                               req->signature())) {
+  if (auto why =
+          auth_->Verify(req->mailbox(), req->auth_public_key(), req->nonce(), req->signature())) {
     return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, *why);
   }
   grpc::Status st = db_->BindAuthKey(req->mailbox(), req->auth_public_key());

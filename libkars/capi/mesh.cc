@@ -46,8 +46,8 @@ kars_status kars_mesh_options_new(kars_mesh_options** out, kars_error** err) {
 
 void kars_mesh_options_free(kars_mesh_options* options) { delete options; }
 
-kars_status kars_mesh_options_set_trust_mode(kars_mesh_options* options,
-                                             kars_mesh_trust_mode mode, kars_error** err) {
+kars_status kars_mesh_options_set_trust_mode(kars_mesh_options* options, kars_mesh_trust_mode mode,
+                                             kars_error** err) {
   return Guard(err, [&]() -> absl::Status {
     KARS_REQUIRE_ARG(options);
     switch (mode) {
@@ -58,8 +58,7 @@ kars_status kars_mesh_options_set_trust_mode(kars_mesh_options* options,
         options->options.trust = kars::mesh::TrustMode::kAcceptAndReport;
         return absl::OkStatus();
     }
-    return absl::InvalidArgumentError(
-        absl::StrCat("unknown trust mode ", static_cast<int>(mode)));
+    return absl::InvalidArgumentError(absl::StrCat("unknown trust mode ", static_cast<int>(mode)));
   });
 }
 
@@ -90,8 +89,8 @@ kars_status kars_mesh_options_set_signed_prekey_rotation(kars_mesh_options* opti
   });
 }
 
-kars_status kars_mesh_options_set_relay_timeout_ms(kars_mesh_options* options,
-                                                   uint32_t timeout_ms, kars_error** err) {
+kars_status kars_mesh_options_set_relay_timeout_ms(kars_mesh_options* options, uint32_t timeout_ms,
+                                                   kars_error** err) {
   return Guard(err, [&]() -> absl::Status {
     KARS_REQUIRE_ARG(options);
     if (timeout_ms < 1 || timeout_ms > 600000) {
@@ -109,8 +108,8 @@ kars_status kars_mesh_agent_open(kars_mesh_agent** out, const char* dir, const c
     KARS_REQUIRE_ARG(dir);
     KARS_REQUIRE_ARG(name);
     if (*dir == '\0') return absl::InvalidArgumentError("dir must not be empty");
-    kars::mesh::AgentOptions opts = options != nullptr ? options->options
-                                                       : kars::mesh::AgentOptions();
+    kars::mesh::AgentOptions opts =
+        options != nullptr ? options->options : kars::mesh::AgentOptions();
     auto agent = kars::mesh::Agent::Open(dir, name, opts);
     if (!agent.ok()) return agent.status();
     *out = new kars_mesh_agent{std::move(*agent)};
@@ -137,7 +136,8 @@ kars_status kars_mesh_agent_send(kars_buf* message_id, kars_mesh_agent* agent, c
   return Guard(err, [&]() -> absl::Status {
     KARS_REQUIRE_ARG(agent);
     KARS_REQUIRE_ARG(peer);
-    if (body == nullptr && body_len != 0) return absl::InvalidArgumentError("body must not be NULL");
+    if (body == nullptr && body_len != 0)
+      return absl::InvalidArgumentError("body must not be NULL");
     auto id = agent->agent->Send(
         peer, absl::string_view(reinterpret_cast<const char*>(body), body_len), expires_at_ms);
     if (!id.ok()) return id.status();
@@ -196,8 +196,8 @@ kars_status kars_mesh_agent_group_create(kars_mesh_agent* agent, const char* gro
   });
 }
 
-kars_status kars_mesh_agent_group_add(kars_mesh_agent* agent, const char* group,
-                                      const char* member, kars_error** err) {
+kars_status kars_mesh_agent_group_add(kars_mesh_agent* agent, const char* group, const char* member,
+                                      kars_error** err) {
   return Guard(err, [&]() -> absl::Status {
     KARS_REQUIRE_ARG(agent);
     KARS_REQUIRE_ARG(group);
@@ -222,7 +222,8 @@ kars_status kars_mesh_agent_group_send(kars_buf* message_id, kars_mesh_agent* ag
   return Guard(err, [&]() -> absl::Status {
     KARS_REQUIRE_ARG(agent);
     KARS_REQUIRE_ARG(group);
-    if (body == nullptr && body_len != 0) return absl::InvalidArgumentError("body must not be NULL");
+    if (body == nullptr && body_len != 0)
+      return absl::InvalidArgumentError("body must not be NULL");
     auto id = agent->agent->SendGroup(
         group, absl::string_view(reinterpret_cast<const char*>(body), body_len));
     if (!id.ok()) return id.status();
@@ -232,8 +233,7 @@ kars_status kars_mesh_agent_group_send(kars_buf* message_id, kars_mesh_agent* ag
 }
 
 kars_status kars_mesh_agent_receive(size_t* delivered, kars_mesh_agent* agent, uint32_t wait_ms,
-                                    kars_mesh_event_cb callback, void* userdata,
-                                    kars_error** err) {
+                                    kars_mesh_event_cb callback, void* userdata, kars_error** err) {
   return Guard(err, [&]() -> absl::Status {
     KARS_REQUIRE_ARG(agent);
     KARS_REQUIRE_ARG(callback);

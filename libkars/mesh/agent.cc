@@ -63,8 +63,7 @@ absl::Status Agent::ConnectRelay(const std::string& address) {
     auth_der = *der;
   }
   auto client = std::make_unique<RelayClient>(
-      address, name_, auth_pub,
-      [auth_der](absl::string_view m) { return AuthSign(auth_der, m); },
+      address, name_, auth_pub, [auth_der](absl::string_view m) { return AuthSign(auth_der, m); },
       options_.rpc_timeout);
   if (absl::Status s = client->Authenticate(); !s.ok()) return s;
   return Attach(std::move(client));
@@ -205,7 +204,8 @@ absl::Status Agent::ResendLocked(const std::string& peer) {
   for (const auto& [k, v] : store_->List(Ns::kSent)) {
     if (k.compare(0, prefix.size(), prefix) != 0 || v.size() < 8) continue;
     pb::Payload p;
-    if (!p.ParseFromString(v.substr(8))) return TamperedError("agent store holds an unreadable payload");
+    if (!p.ParseFromString(v.substr(8)))
+      return TamperedError("agent store holds an unreadable payload");
     recent.emplace_back(DecodeU64(v), std::move(p));
   }
   std::sort(recent.begin(), recent.end(),
@@ -435,8 +435,9 @@ absl::StatusOr<std::string> Agent::PeerIdentityKey(const std::string& peer, bool
   absl::MutexLock l(&mu_);
   auto key = store_->Get(pending ? Ns::kPendingIdentity : Ns::kIdentity, peer);
   if (!key) {
-    return absl::NotFoundError(absl::StrCat(pending ? "no changed identity of '" : "no identity of '",
-                                            peer, pending ? "' awaits approval" : "' is known yet"));
+    return absl::NotFoundError(
+        absl::StrCat(pending ? "no changed identity of '" : "no identity of '", peer,
+                     pending ? "' awaits approval" : "' is known yet"));
   }
   return *key;
 }

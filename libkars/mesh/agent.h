@@ -103,8 +103,8 @@ class Agent {
  private:
   Agent() = default;
   absl::Status Publish(uint32_t extra_prekeys) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::StatusOr<kars::v1::mesh::Envelope> SealForPeerLocked(
-      const std::string& peer, const kars::v1::mesh::Payload& payload)
+  absl::StatusOr<kars::v1::mesh::Envelope> SealForPeerLocked(const std::string& peer,
+                                                             const kars::v1::mesh::Payload& payload)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Transmit(Transport& transport, const kars::v1::mesh::Envelope& env,
                         const std::vector<std::string>& also_to);
@@ -116,15 +116,13 @@ class Agent {
   // Queues a control payload for `peer`; a fresh message id unless `keep_id`.
   absl::Status EnqueueLocked(const std::string& peer, kars::v1::mesh::Payload payload,
                              bool keep_id = false) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status RememberSentLocked(const std::string& peer,
-                                  const kars::v1::mesh::Payload& payload)
+  absl::Status RememberSentLocked(const std::string& peer, const kars::v1::mesh::Payload& payload)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status RequestResetLocked(const std::string& peer) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status ResendLocked(const std::string& peer) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status DistributeLocked(const std::string& group, const std::vector<std::string>& to)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status UpdateMembersLocked(const std::string& group,
-                                   const std::vector<std::string>& notify,
+  absl::Status UpdateMembersLocked(const std::string& group, const std::vector<std::string>& notify,
                                    const kars::v1::mesh::GroupRecord& record)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status ReleaseHeldGroupLocked(const std::string& group) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

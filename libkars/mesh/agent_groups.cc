@@ -26,7 +26,8 @@ absl::StatusOr<pb::GroupRecord> LoadGroup(LocalStore& store, const std::string& 
   auto bytes = store.Get(Ns::kGroup, group);
   if (!bytes) return absl::NotFoundError(absl::StrCat("no group '", group, "'"));
   pb::GroupRecord record;
-  if (!record.ParseFromString(*bytes)) return TamperedError("agent store holds an unreadable group");
+  if (!record.ParseFromString(*bytes))
+    return TamperedError("agent store holds an unreadable group");
   return record;
 }
 
@@ -285,8 +286,8 @@ absl::Status Agent::ProcessGroupMessageLocked(const pb::Envelope& env) {
     return AddEvent(ev);
   }
   auto payload = UnpadPayload(*plain);
-  if (payload.ok() && (payload->message_id() != env.message_id() ||
-                       payload->group_id() != env.group_id())) {
+  if (payload.ok() &&
+      (payload->message_id() != env.message_id() || payload->group_id() != env.group_id())) {
     payload = TamperedError("envelope id or group differs from what is sealed inside");
   }
   if (!payload.ok()) {
@@ -331,11 +332,12 @@ absl::Status Agent::ProcessControlLocked(const std::string& sender, const pb::Pa
   if (payload.session_reset()) return ResendLocked(sender);
   if (!payload.sender_key_distribution().empty()) {
     const std::string& group = payload.group_id();
-    if (!ValidateName(group, "group id").ok()) return reject(KARS_E_INVALID_ARGUMENT, "bad group id");
+    if (!ValidateName(group, "group id").ok())
+      return reject(KARS_E_INVALID_ARGUMENT, "bad group id");
     // Stored whatever the membership: a key alone reveals nothing, and membership is checked
     // when a message under it arrives.
-    absl::Status s = ProcessSenderKeyDistribution(*env_, group, sender,
-                                                  payload.sender_key_distribution());
+    absl::Status s =
+        ProcessSenderKeyDistribution(*env_, group, sender, payload.sender_key_distribution());
     if (!s.ok()) return reject(ToCStatus(s), std::string(s.message()));
     return ReleaseHeldGroupLocked(group);
   }

@@ -84,8 +84,8 @@ absl::StatusOr<std::string> GroupOpen(SignalEnv& env, absl::string_view group,
   const std::string what = absl::StrCat("decrypt group '", std::string(group), "' message from '",
                                         std::string(sender), "'");
   sender_key_message* msg = nullptr;
-  int rc = sender_key_message_deserialize(
-      &msg, reinterpret_cast<const uint8_t*>(ciphertext.data()), ciphertext.size(), env.ctx());
+  int rc = sender_key_message_deserialize(&msg, reinterpret_cast<const uint8_t*>(ciphertext.data()),
+                                          ciphertext.size(), env.ctx());
   if (rc != 0) return TamperedError(absl::StrCat(what, ": malformed sender key message"));
   SignalPtr<sender_key_message> owned(msg);
   signal_protocol_sender_key_name name = Name(group, sender);

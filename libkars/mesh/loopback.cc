@@ -50,7 +50,8 @@ class LoopbackTransport : public Transport {
     {
       absl::MutexLock l(&hub_->mu_);
       for (const auto& r : also_to) {
-        if (!hub_->boxes_.count(r)) return absl::NotFoundError(absl::StrCat("no mailbox '", r, "'"));
+        if (!hub_->boxes_.count(r))
+          return absl::NotFoundError(absl::StrCat("no mailbox '", r, "'"));
       }
     }
     auto first = Send(envelope);

@@ -85,8 +85,7 @@ absl::Status RelayClient::Authenticate() {
   areq.set_nonce(cresp.nonce());
   areq.set_signature(*sig);
   pb::AuthenticateResponse aresp;
-  if (absl::Status s = FromGrpc("authenticate", stub_->Authenticate(&c2, areq, &aresp));
-      !s.ok()) {
+  if (absl::Status s = FromGrpc("authenticate", stub_->Authenticate(&c2, areq, &aresp)); !s.ok()) {
     return s;
   }
   absl::MutexLock l(&mu_);

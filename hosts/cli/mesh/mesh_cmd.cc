@@ -120,8 +120,9 @@ int Init(const Args& args) {
 
 int SendOne(kars_mesh_agent* agent, const std::string& to, const std::string& body) {
   kars_error* err = nullptr;
-  if (kars_mesh_agent_send(nullptr, agent, to.c_str(), reinterpret_cast<const uint8_t*>(body.data()),
-                           body.size(), 0, &err) != KARS_OK) {
+  if (kars_mesh_agent_send(nullptr, agent, to.c_str(),
+                           reinterpret_cast<const uint8_t*>(body.data()), body.size(), 0,
+                           &err) != KARS_OK) {
     kars_status code = kars_error_code(err);
     kars::cli::PrintError("mesh: send", err);
     return code == KARS_E_DENIED || code == KARS_E_TAMPERED ? kExitInvalid : kExitUsage;
@@ -136,7 +137,8 @@ int Send(const Args& args) {
   kars_mesh_agent* agent = OpenAgent(args);
   if (agent == nullptr) return kExitUsage;
   int rc = Connect(agent, args) ? kExitOk : kExitUsage;
-  if (rc == kExitOk && args.Has("message")) rc = SendOne(agent, args.Get("to"), args.Get("message"));
+  if (rc == kExitOk && args.Has("message"))
+    rc = SendOne(agent, args.Get("to"), args.Get("message"));
   if (rc == kExitOk && args.Has("lines")) {
     std::string line;
     long n = 0;
@@ -210,8 +212,9 @@ int Recv(const Args& args) {
                     deadline - std::chrono::steady_clock::now())
                     .count();
     kars_error* err = nullptr;
-    kars_status s = kars_mesh_agent_receive(nullptr, agent, static_cast<uint32_t>(left > 0 ? std::min(left, 1000L) : 0),
-                                            PrintEvent, &st, &err);
+    kars_status s = kars_mesh_agent_receive(
+        nullptr, agent, static_cast<uint32_t>(left > 0 ? std::min(left, 1000L) : 0), PrintEvent,
+        &st, &err);
     if (s != KARS_OK && s != KARS_E_UNAVAILABLE) {
       kars::cli::PrintError("mesh: receive", err);
       rc = kExitUsage;

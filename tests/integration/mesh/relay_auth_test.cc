@@ -86,13 +86,13 @@ TEST_F(RelayAuth, ChallengeIsSingleUseAndBoundToTheKey) {
   Ed25519 alice, mallory;
   std::string nonce = Nonce("alice");
   // A signature by another key, or over another mailbox's challenge, does not verify.
-  EXPECT_EQ(Auth("alice", alice, nonce, mallory.Sign(AuthChallengeMessage("alice", nonce)))
-                .error_code(),
-            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(
+      Auth("alice", alice, nonce, mallory.Sign(AuthChallengeMessage("alice", nonce))).error_code(),
+      grpc::StatusCode::UNAUTHENTICATED);
   nonce = Nonce("alice");
-  EXPECT_EQ(Auth("alice", alice, nonce, alice.Sign(AuthChallengeMessage("bob", nonce)))
-                .error_code(),
-            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(
+      Auth("alice", alice, nonce, alice.Sign(AuthChallengeMessage("bob", nonce))).error_code(),
+      grpc::StatusCode::UNAUTHENTICATED);
   nonce = Nonce("alice");
   std::string sig = alice.Sign(AuthChallengeMessage("alice", nonce));
   std::string token;
@@ -102,7 +102,8 @@ TEST_F(RelayAuth, ChallengeIsSingleUseAndBoundToTheKey) {
   EXPECT_EQ(Auth("alice", alice, nonce, sig).error_code(), grpc::StatusCode::UNAUTHENTICATED);
   // The mailbox is now bound to alice's key: mallory cannot take it over.
   nonce = Nonce("alice");
-  grpc::Status st = Auth("alice", mallory, nonce, mallory.Sign(AuthChallengeMessage("alice", nonce)));
+  grpc::Status st =
+      Auth("alice", mallory, nonce, mallory.Sign(AuthChallengeMessage("alice", nonce)));
   EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_NE(st.error_message().find("registered to another key"), std::string::npos);
 }
@@ -127,8 +128,8 @@ TEST_F(RelayAuth, CallsWithoutAValidTokenAreRejected) {
 TEST_F(RelayAuth, MalformedEnvelopesAreRejectedByName) {
   Ed25519 alice;
   std::string nonce = Nonce("alice"), token;
-  ASSERT_TRUE(Auth("alice", alice, nonce, alice.Sign(AuthChallengeMessage("alice", nonce)), &token)
-                  .ok());
+  ASSERT_TRUE(
+      Auth("alice", alice, nonce, alice.Sign(AuthChallengeMessage("alice", nonce)), &token).ok());
   auto send = [&](const pb::Envelope& e) {
     grpc::ClientContext ctx;
     ctx.AddMetadata("authorization", "Bearer " + token);

@@ -17,8 +17,7 @@ namespace kars::mesh::testing {
 class RelayProcess {
  public:
   explicit RelayProcess(std::vector<std::string> extra = {}) {
-    std::string tmpl =
-        (std::filesystem::temp_directory_path() / "kars-relay-test-XXXXXX").string();
+    std::string tmpl = (std::filesystem::temp_directory_path() / "kars-relay-test-XXXXXX").string();
     dir_ = mkdtemp(tmpl.data());
     int fds[2];
     if (pipe(fds) != 0) return;

@@ -19,8 +19,10 @@ void Settle(std::vector<Agent*> agents, std::map<std::string, std::vector<std::s
       auto events = Events(*a);
       for (const auto& ev : events) {
         if (ev.kind() == pb::AgentEvent::KIND_REJECTED) {
-          if (got == nullptr) ADD_FAILURE() << a->name() << ": " << ev.detail();
-          else (*got)[a->name()].push_back(ev.group_id() + ":REJECTED " + ev.detail());
+          if (got == nullptr)
+            ADD_FAILURE() << a->name() << ": " << ev.detail();
+          else
+            (*got)[a->name()].push_back(ev.group_id() + ":REJECTED " + ev.detail());
         }
         if (ev.kind() == pb::AgentEvent::KIND_MESSAGE && got != nullptr) {
           (*got)[a->name()].push_back(ev.group_id() + ":" + ev.body());
@@ -32,7 +34,8 @@ void Settle(std::vector<Agent*> agents, std::map<std::string, std::vector<std::s
 
 TEST(AgentGroup, OneCiphertextReachesEveryMember) {
   LoopbackHub hub;
-  auto alice = MakeAgent(hub, "alice"), bob = MakeAgent(hub, "bob"), carol = MakeAgent(hub, "carol");
+  auto alice = MakeAgent(hub, "alice"), bob = MakeAgent(hub, "bob"),
+       carol = MakeAgent(hub, "carol");
   ASSERT_TRUE(alice->CreateGroup("team", {"bob", "carol"}).ok());
   Settle({bob.get(), carol.get(), alice.get()}, nullptr);
   size_t before = hub.Captured().size();
@@ -57,7 +60,8 @@ TEST(AgentGroup, OneCiphertextReachesEveryMember) {
 
 TEST(AgentGroup, RemovedMemberCannotReadLaterMessages) {
   LoopbackHub hub;
-  auto alice = MakeAgent(hub, "alice"), bob = MakeAgent(hub, "bob"), carol = MakeAgent(hub, "carol");
+  auto alice = MakeAgent(hub, "alice"), bob = MakeAgent(hub, "bob"),
+       carol = MakeAgent(hub, "carol");
   ASSERT_TRUE(alice->CreateGroup("team", {"bob", "carol"}).ok());
   Settle({bob.get(), carol.get(), alice.get()}, nullptr);
   ASSERT_TRUE(alice->SendGroup("team", "before").ok());
