@@ -3,6 +3,7 @@
 #include <benchmark/benchmark.h>
 #include <openssl/rand.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -36,6 +37,7 @@ class Relay {
     if (pipe(fds) != 0) std::abort();
     pid_ = fork();
     if (pid_ == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the test, even when it crashes
       dup2(fds[1], 1);
       std::string data = dir_ + "/data";
       execl(KARS_RELAY_BIN, KARS_RELAY_BIN, "--listen", "127.0.0.1:0", "--data-dir", data.c_str(),

@@ -1,6 +1,7 @@
 // extern "C" entry points of kars/mesh.h: translation only; the logic lives in libkars/mesh/.
 #include "kars/mesh.h"
 
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -50,7 +51,12 @@ kars_status kars_mesh_options_set_trust_mode(kars_mesh_options* options, kars_me
                                              kars_error** err) {
   return Guard(err, [&]() -> absl::Status {
     KARS_REQUIRE_ARG(options);
-    switch (mode) {
+    // Read as an int: a C caller may pass any value, and loading an out-of-range enum in C++ is
+    // undefined behaviour.
+    int value = 0;
+    static_assert(sizeof value == sizeof mode);
+    std::memcpy(&value, &mode, sizeof value);
+    switch (value) {
       case KARS_MESH_TRUST_BLOCK:
         options->options.trust = kars::mesh::TrustMode::kBlockUntilApproved;
         return absl::OkStatus();
@@ -58,7 +64,7 @@ kars_status kars_mesh_options_set_trust_mode(kars_mesh_options* options, kars_me
         options->options.trust = kars::mesh::TrustMode::kAcceptAndReport;
         return absl::OkStatus();
     }
-    return absl::InvalidArgumentError(absl::StrCat("unknown trust mode ", static_cast<int>(mode)));
+    return absl::InvalidArgumentError(absl::StrCat("unknown trust mode ", value));
   });
 }
 

@@ -3,6 +3,7 @@
 #define KARS_TESTS_INTEGRATION_MESH_RELAY_PROCESS_H_
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,6 +24,7 @@ class RelayProcess {
     if (pipe(fds) != 0) return;
     pid_ = fork();
     if (pid_ == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the test, even when it crashes
       dup2(fds[1], 1);
       close(fds[0]);
       std::vector<std::string> args = {KARS_RELAY_BIN, "--listen", "127.0.0.1:0", "--data-dir",
