@@ -5,8 +5,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
-#include <signal/session_cipher.h>
 #include <signal/protocol.h>
+#include <signal/session_cipher.h>
 
 #include <cstdlib>
 #include <memory>
@@ -108,7 +108,10 @@ void BM_Bare_Conversational(benchmark::State& state) {
   Pair p;
   bool turn = false;
   for (auto _ : state) {
-    if (turn) BareOnce(*p.a, "a", *p.b, "b"); else BareOnce(*p.b, "b", *p.a, "a");
+    if (turn)
+      BareOnce(*p.a, "a", *p.b, "b");
+    else
+      BareOnce(*p.b, "b", *p.a, "a");
     turn = !turn;
   }
   state.SetItemsProcessed(state.iterations());
@@ -138,7 +141,10 @@ void BM_Session_Conversational(benchmark::State& state) {
   Pair p;
   bool turn = false;
   for (auto _ : state) {
-    if (turn) SessionOnce(*p.a, "b", *p.b, "a"); else SessionOnce(*p.b, "a", *p.a, "b");
+    if (turn)
+      SessionOnce(*p.a, "b", *p.b, "a");
+    else
+      SessionOnce(*p.b, "a", *p.a, "b");
     turn = !turn;
   }
   state.SetItemsProcessed(state.iterations());
@@ -178,7 +184,10 @@ void BM_Agent_Conversational(benchmark::State& state) {
   AgentPair p;
   bool turn = false;
   for (auto _ : state) {
-    if (turn) AgentPair::Once(*p.a, "b", *p.b); else AgentPair::Once(*p.b, "a", *p.a);
+    if (turn)
+      AgentPair::Once(*p.a, "b", *p.b);
+    else
+      AgentPair::Once(*p.b, "a", *p.a);
     turn = !turn;
   }
   state.SetItemsProcessed(state.iterations());

@@ -3,14 +3,15 @@
 #include <benchmark/benchmark.h>
 #include <openssl/rand.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <thread>
@@ -29,12 +30,14 @@ using Clock = std::chrono::steady_clock;
 class Relay {
  public:
   Relay() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "kars-bench-relay-XXXXXX").string();
+    std::string tmpl =
+        (std::filesystem::temp_directory_path() / "kars-bench-relay-XXXXXX").string();
     dir_ = mkdtemp(tmpl.data());
     int fds[2];
     if (pipe(fds) != 0) std::abort();
     pid_ = fork();
     if (pid_ == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the test, even when it crashes
       dup2(fds[1], 1);
       std::string data = dir_ + "/data";
       execl(KARS_RELAY_BIN, KARS_RELAY_BIN, "--listen", "127.0.0.1:0", "--data-dir", data.c_str(),
@@ -122,7 +125,7 @@ void BM_Relay_Send(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_Relay_Send)->Threads(1)->Threads(8)->Threads(32)->UseRealTime();
+BENCHMARK(BM_Relay_Send)->Threads(1)->Threads(8)->Threads(32)->Threads(128)->UseRealTime();
 
 // Latency at a fixed offered load: 5,000 messages/s from 8 clients for 2 s.
 void BM_Relay_LatencyAt5k(benchmark::State& state) {
@@ -183,8 +186,8 @@ void BM_EndToEnd(benchmark::State& state) {
             if (ev.kind() != pb::AgentEvent::KIND_MESSAGE) return 0;
             int64_t sent_ns = 0;
             std::memcpy(&sent_ns, ev.body().data(), sizeof sent_ns);
-            mine.push_back(
-                static_cast<double>(Clock::now().time_since_epoch().count() - sent_ns) / 1e6);
+            mine.push_back(static_cast<double>(Clock::now().time_since_epoch().count() - sent_ns) /
+                           1e6);
             ++got;
             return 0;
           });
@@ -212,7 +215,12 @@ void BM_EndToEnd(benchmark::State& state) {
     state.counters["p99_ms"] = Percentile(lat, 0.99);
   }
 }
-BENCHMARK(BM_EndToEnd)->Arg(2)->Arg(10)->Arg(100)->Iterations(1)->UseRealTime()
+BENCHMARK(BM_EndToEnd)
+    ->Arg(2)
+    ->Arg(10)
+    ->Arg(100)
+    ->Iterations(1)
+    ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
 }  // namespace

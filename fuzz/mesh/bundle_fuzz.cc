@@ -13,8 +13,8 @@ kars::mesh::SignalEnv& Env() {
   static kars::mesh::SignalEnv* env = [] {
     auto store = kars::mesh::LocalStore::Open("");
     if (!store.ok()) std::abort();
-    auto env = kars::mesh::SignalEnv::Create(store->release(),
-                                             kars::mesh::TrustMode::kBlockUntilApproved);
+    auto env =
+        kars::mesh::SignalEnv::Create(store->release(), kars::mesh::TrustMode::kBlockUntilApproved);
     if (!env.ok() || !kars::mesh::EnsureIdentity(**env, "alice", 0).ok()) std::abort();
     return env->release();
   }();

@@ -23,8 +23,8 @@ kars::mesh::Agent& Bob() {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  auto env = kars::mesh::ParseEnvelope(
-      absl::string_view(reinterpret_cast<const char*>(data), size));
+  auto env =
+      kars::mesh::ParseEnvelope(absl::string_view(reinterpret_cast<const char*>(data), size));
   if (!env.ok()) return 0;
   env->set_recipient("bob");
   if (!Bob().Accept({*env}).ok()) std::abort();  // in memory: only I/O can fail, and there is none

@@ -70,8 +70,8 @@ std::optional<std::string> Auth::Verify(const std::string& mailbox, const std::s
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
   std::string msg = ChallengeMessage(mailbox, nonce);
   if (!key || !ctx ||
-      EVP_DigestVerifyInit_ex(ctx.get(), nullptr, nullptr, nullptr, nullptr, key.get(),
-                              nullptr) != 1 ||
+      EVP_DigestVerifyInit_ex(ctx.get(), nullptr, nullptr, nullptr, nullptr, key.get(), nullptr) !=
+          1 ||
       EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
                        signature.size(), reinterpret_cast<const unsigned char*>(msg.data()),
                        msg.size()) != 1) {

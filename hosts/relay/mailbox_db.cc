@@ -40,7 +40,7 @@ const char* kSchema =
     "CREATE TABLE IF NOT EXISTS messages (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
     " recipient TEXT NOT NULL, sender TEXT NOT NULL, message_id BLOB NOT NULL,"
     " type INTEGER NOT NULL, ciphertext BLOB NOT NULL, expires_at INTEGER NOT NULL,"
-    " UNIQUE (recipient, message_id));"
+    " group_id TEXT NOT NULL DEFAULT '', UNIQUE (recipient, message_id));"
     "CREATE INDEX IF NOT EXISTS messages_by_expiry ON messages (expires_at);";
 
 constexpr int64_t kMinNoticeTtlMs = 24LL * 3600 * 1000;
@@ -66,8 +66,8 @@ std::unique_ptr<MailboxDb> MailboxDb::Open(const std::string& data_dir, const Li
     *error = "cannot open " + path + ": " + sqlite3_errmsg(db->db_);
     return nullptr;
   }
-  if (!db->Exec("PRAGMA journal_mode=WAL", error) ||
-      !db->Exec("PRAGMA synchronous=FULL", error) || !db->Exec(kSchema, error)) {
+  if (!db->Exec("PRAGMA journal_mode=WAL", error) || !db->Exec("PRAGMA synchronous=FULL", error) ||
+      !db->Exec(kSchema, error)) {
     return nullptr;
   }
   Stmt counts(db->db_, "SELECT recipient, count(*), max(seq) FROM messages GROUP BY recipient");
@@ -214,48 +214,60 @@ grpc::Status MailboxDb::FetchBundle(const std::string& mailbox, pb::PreKeyBundle
 }
 
 grpc::Status MailboxDb::Store(const pb::Envelope& envelope, bool* duplicate) {
-  if (envelope.ciphertext().size() > limits_.max_message_bytes) {
+  return StoreMany({envelope}, duplicate);
+}
+
+grpc::Status MailboxDb::StoreMany(const std::vector<pb::Envelope>& copies, bool* duplicate) {
+  if (copies.empty()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "nothing to store");
+  const size_t size = copies[0].ciphertext().size();
+  if (size > limits_.max_message_bytes) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        "message of " + std::to_string(envelope.ciphertext().size()) +
+                        "message of " + std::to_string(size) +
                             " bytes exceeds the relay's limit of " +
                             std::to_string(limits_.max_message_bytes));
   }
+  auto release = [&](size_t n) {
+    std::lock_guard<std::mutex> l(admit_mu_);
+    for (size_t i = 0; i < n; ++i) --counts_[copies[i].recipient()];
+  };
   {
     std::lock_guard<std::mutex> l(admit_mu_);
-    if (!registered_.count(envelope.recipient())) {
-      return grpc::Status(grpc::StatusCode::NOT_FOUND,
-                          "no mailbox '" + envelope.recipient() + "'");
+    for (size_t i = 0; i < copies.size(); ++i) {
+      const std::string& r = copies[i].recipient();
+      grpc::Status refuse;
+      if (!registered_.count(r)) {
+        refuse = grpc::Status(grpc::StatusCode::NOT_FOUND, "no mailbox '" + r + "'");
+      } else if (counts_[r] >= limits_.max_mailbox_messages) {
+        refuse = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                              "mailbox '" + r + "' is full (" +
+                                  std::to_string(limits_.max_mailbox_messages) + " messages)");
+      }
+      if (!refuse.ok()) {
+        for (size_t j = 0; j < i; ++j) --counts_[copies[j].recipient()];
+        return refuse;
+      }
+      ++counts_[r];  // reserved; released below if the write fails or was a duplicate
     }
-    int64_t& count = counts_[envelope.recipient()];
-    if (count >= limits_.max_mailbox_messages) {
-      return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                          "mailbox '" + envelope.recipient() + "' is full (" +
-                              std::to_string(limits_.max_mailbox_messages) + " messages)");
-    }
-    ++count;  // reserved; released below if the write fails or was a duplicate
   }
   auto p = std::make_unique<PendingSend>();
-  p->envelope = envelope;
-  if (p->envelope.expires_at_ms() <= 0 ||
-      p->envelope.expires_at_ms() > NowMs() + limits_.default_ttl_ms) {
-    p->envelope.set_expires_at_ms(NowMs() + limits_.default_ttl_ms);
+  p->copies = copies;
+  for (auto& e : p->copies) {
+    if (e.expires_at_ms() <= 0 || e.expires_at_ms() > NowMs() + limits_.default_ttl_ms) {
+      e.set_expires_at_ms(NowMs() + limits_.default_ttl_ms);
+    }
   }
   auto fut = p->done.get_future();
   {
     std::lock_guard<std::mutex> l(queue_mu_);
     if (stopping_) {
-      std::lock_guard<std::mutex> l2(admit_mu_);
-      --counts_[envelope.recipient()];
+      release(copies.size());
       return grpc::Status(grpc::StatusCode::UNAVAILABLE, "relay is shutting down");
     }
     queue_.push_back(std::move(p));
   }
   queue_cv_.notify_one();
   auto [status, dup] = fut.get();
-  if (!status.ok() || dup) {
-    std::lock_guard<std::mutex> l(admit_mu_);
-    --counts_[envelope.recipient()];
-  }
+  if (!status.ok() || dup) release(copies.size());
   *duplicate = dup;
   return status;
 }
@@ -267,34 +279,42 @@ void MailboxDb::WriterLoop() {
       std::unique_lock<std::mutex> l(queue_mu_);
       queue_cv_.wait(l, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty() && stopping_) return;
-      while (!queue_.empty() && batch.size() < 4096) {
+      while (!queue_.empty() && batch.size() < 1024) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
     }
-    std::vector<std::pair<bool, uint64_t>> results(batch.size());  // duplicate, seq
+    std::vector<bool> dup(batch.size(), false);  // per send: its first copy was a duplicate
     grpc::Status st = grpc::Status::OK;
     {
       std::lock_guard<std::mutex> l(mu_);
       sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
       Stmt ins(db_,
                "INSERT OR IGNORE INTO messages (recipient, sender, message_id, type, ciphertext,"
-               " expires_at) VALUES (?, ?, ?, ?, ?, ?)");
+               " expires_at, group_id) VALUES (?, ?, ?, ?, ?, ?, ?)");
+      std::vector<std::pair<std::string, uint64_t>> stored;
       for (size_t i = 0; i < batch.size() && st.ok(); ++i) {
-        const pb::Envelope& e = batch[i]->envelope;
-        sqlite3_reset(ins.s);
-        ins.Text(1, e.recipient());
-        ins.Text(2, e.sender());
-        ins.Blob(3, e.message_id());
-        ins.Int(4, e.type());
-        ins.Blob(5, e.ciphertext());
-        ins.Int(6, e.expires_at_ms());
-        if (sqlite3_step(ins.s) != SQLITE_DONE) {
-          st = DbError("store message");
-          break;
+        for (size_t c = 0; c < batch[i]->copies.size(); ++c) {
+          const pb::Envelope& e = batch[i]->copies[c];
+          sqlite3_reset(ins.s);
+          ins.Text(1, e.recipient());
+          ins.Text(2, e.sender());
+          ins.Blob(3, e.message_id());
+          ins.Int(4, e.type());
+          ins.Blob(5, e.ciphertext());
+          ins.Int(6, e.expires_at_ms());
+          ins.Text(7, e.group_id());
+          if (sqlite3_step(ins.s) != SQLITE_DONE) {
+            st = DbError("store message");
+            break;
+          }
+          if (sqlite3_changes(db_) == 0) {
+            if (c == 0) dup[i] = true;
+          } else {
+            stored.emplace_back(e.recipient(),
+                                static_cast<uint64_t>(sqlite3_last_insert_rowid(db_)));
+          }
         }
-        results[i] = {sqlite3_changes(db_) == 0,
-                      static_cast<uint64_t>(sqlite3_last_insert_rowid(db_))};
       }
       if (st.ok() && sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
         st = DbError("commit messages");
@@ -302,17 +322,15 @@ void MailboxDb::WriterLoop() {
       if (!st.ok()) {
         sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
       } else {
-        for (size_t i = 0; i < batch.size(); ++i) {
-          if (!results[i].first) {
-            uint64_t& last = last_seq_[batch[i]->envelope.recipient()];
-            if (results[i].second > last) last = results[i].second;
-          }
+        for (const auto& [recipient, seq] : stored) {
+          uint64_t& last = last_seq_[recipient];
+          if (seq > last) last = seq;
         }
       }
     }
     if (st.ok()) arrived_.notify_all();
     for (size_t i = 0; i < batch.size(); ++i) {
-      batch[i]->done.set_value({st, st.ok() && results[i].first});
+      batch[i]->done.set_value({st, st.ok() && dup[i]});
     }
   }
 }
@@ -323,7 +341,7 @@ grpc::Status MailboxDb::Pending(const std::string& mailbox, uint64_t after, size
   auto last = last_seq_.find(mailbox);
   *newest = last == last_seq_.end() ? 0 : last->second;
   Stmt q(db_,
-         "SELECT seq, sender, message_id, type, ciphertext, expires_at FROM messages"
+         "SELECT seq, sender, message_id, type, ciphertext, expires_at, group_id FROM messages"
          " WHERE recipient = ? AND seq > ? ORDER BY seq LIMIT ?");
   q.Text(1, mailbox);
   q.Int(2, static_cast<int64_t>(after));
@@ -338,6 +356,7 @@ grpc::Status MailboxDb::Pending(const std::string& mailbox, uint64_t after, size
     s.envelope.set_type(static_cast<pb::CiphertextType>(sqlite3_column_int(q.s, 3)));
     s.envelope.set_ciphertext(q.Col(4));
     s.envelope.set_expires_at_ms(sqlite3_column_int64(q.s, 5));
+    s.envelope.set_group_id(q.Col(6));
   }
   if (rc != SQLITE_DONE) return DbError("read mailbox");
   return grpc::Status::OK;

@@ -9,6 +9,7 @@
 #ifndef KARS_HOSTS_RELAY_MAILBOX_DB_H_
 #define KARS_HOSTS_RELAY_MAILBOX_DB_H_
 
+#include <grpcpp/grpcpp.h>
 #include <sqlite3.h>
 
 #include <condition_variable>
@@ -22,8 +23,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "kars/v1/mesh.pb.h"
 
@@ -58,6 +57,10 @@ class MailboxDb {
 
   // Stores an envelope whose sender the caller has stamped; returns once it is durable.
   grpc::Status Store(const kars::v1::mesh::Envelope& envelope, bool* duplicate);
+  // Stores copies of one envelope for several recipients (group fan-out): every recipient is
+  // admitted first, so a full or unknown mailbox rejects the whole send; all copies commit in
+  // one transaction. *duplicate is true when the first copy was a duplicate.
+  grpc::Status StoreMany(const std::vector<kars::v1::mesh::Envelope>& copies, bool* duplicate);
   // Up to `limit` envelopes of `mailbox` with seq > after, in seq order; *newest receives the
   // newest seq ever stored for the mailbox at that moment (so a waiter can skip acked ones).
   grpc::Status Pending(const std::string& mailbox, uint64_t after, size_t limit,
@@ -72,7 +75,7 @@ class MailboxDb {
 
  private:
   struct PendingSend {
-    kars::v1::mesh::Envelope envelope;
+    std::vector<kars::v1::mesh::Envelope> copies;
     std::promise<std::pair<grpc::Status, bool>> done;
   };
 
@@ -84,13 +87,13 @@ class MailboxDb {
   Limits limits_;
   sqlite3* db_ = nullptr;
   std::mutex mu_;  // guards db_ and last_seq_; held across commits (fsync)
-  std::map<std::string, uint64_t> last_seq_;    // newest seq per mailbox, for waiters
+  std::map<std::string, uint64_t> last_seq_;  // newest seq per mailbox, for waiters
   std::condition_variable arrived_;
   // Admission state, under its own lock so that a send is admitted while a commit is in
   // progress (that is what lets the writer batch many sends into one fsync).
   std::mutex admit_mu_;
-  std::map<std::string, int64_t> counts_;       // stored + queued envelopes per mailbox
-  std::set<std::string> registered_;            // mailboxes with published keys
+  std::map<std::string, int64_t> counts_;  // stored + queued envelopes per mailbox
+  std::set<std::string> registered_;       // mailboxes with published keys
 
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;

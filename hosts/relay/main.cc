@@ -81,9 +81,9 @@ int main(int argc, char** argv) {
   for (auto& [k, v] : flags) opts[k] = v;
 
   const std::map<std::string, bool> known = {
-      {"listen", 1},     {"data-dir", 1},          {"config", 1},     {"ttl-seconds", 1},
-      {"max-message-bytes", 1}, {"max-mailbox-messages", 1}, {"rate-limit", 1},
-      {"allow-reregister", 1}};
+      {"listen", 1},      {"data-dir", 1},          {"config", 1},
+      {"ttl-seconds", 1}, {"max-message-bytes", 1}, {"max-mailbox-messages", 1},
+      {"rate-limit", 1},  {"allow-reregister", 1}};
   for (auto& [k, v] : opts) {
     if (!known.count(k)) return Usage(("unknown option " + k).c_str());
   }
@@ -97,7 +97,8 @@ int main(int argc, char** argv) {
     limits.default_ttl_ms = n * 1000;
   }
   if (opts.count("max-message-bytes")) {
-    if (!ParseNumber(opts["max-message-bytes"], &n) || n == 0) return Usage("bad --max-message-bytes");
+    if (!ParseNumber(opts["max-message-bytes"], &n) || n == 0)
+      return Usage("bad --max-message-bytes");
     limits.max_message_bytes = static_cast<size_t>(n);
   }
   if (opts.count("max-mailbox-messages")) {

@@ -45,8 +45,8 @@ grpc::Status RelayService::Challenge(grpc::ServerContext*, const pb::ChallengeRe
 grpc::Status RelayService::Authenticate(grpc::ServerContext*, const pb::AuthenticateRequest* req,
                                         pb::AuthenticateResponse* resp) {
   if (!ValidMailbox(req->mailbox())) return BadMailbox("mailbox");
-  if (auto why = auth_->Verify(req->mailbox(), req->auth_public_key(), req->nonce(),
-                               req->signature())) {
+  if (auto why =
+          auth_->Verify(req->mailbox(), req->auth_public_key(), req->nonce(), req->signature())) {
     return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, *why);
   }
   grpc::Status st = db_->BindAuthKey(req->mailbox(), req->auth_public_key());
@@ -97,9 +97,21 @@ grpc::Status RelayService::Send(grpc::ServerContext* ctx, const pb::SendRequest*
   if (in.message_id().size() != 16) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "message id must be 16 bytes");
   }
-  if (in.type() != pb::CIPHERTEXT_TYPE_PREKEY && in.type() != pb::CIPHERTEXT_TYPE_SIGNAL) {
+  if (in.type() != pb::CIPHERTEXT_TYPE_PREKEY && in.type() != pb::CIPHERTEXT_TYPE_SIGNAL &&
+      in.type() != pb::CIPHERTEXT_TYPE_SENDER_KEY) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        "ciphertext type must be PREKEY or SIGNAL");
+                        "ciphertext type must be PREKEY, SIGNAL or SENDER_KEY");
+  }
+  if ((in.type() == pb::CIPHERTEXT_TYPE_SENDER_KEY) != !in.group_id().empty() ||
+      (!in.group_id().empty() && !ValidMailbox(in.group_id()))) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "a SENDER_KEY envelope needs a valid group id, and only it has one");
+  }
+  if (req->also_to_size() > 1000) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "at most 1000 fan-out recipients");
+  }
+  for (const auto& r : req->also_to()) {
+    if (!ValidMailbox(r)) return BadMailbox("fan-out recipient");
   }
   if (in.ciphertext().empty()) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "ciphertext is empty");
@@ -108,10 +120,14 @@ grpc::Status RelayService::Send(grpc::ServerContext* ctx, const pb::SendRequest*
     return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
                         "rate limit exceeded for '" + *me + "'; retry later");
   }
-  pb::Envelope env = in;
-  env.set_sender(*me);  // never trust the client's claim
+  std::vector<pb::Envelope> copies(1, in);
+  copies[0].set_sender(*me);  // never trust the client's claim
+  for (const auto& r : req->also_to()) {
+    copies.push_back(copies[0]);
+    copies.back().set_recipient(r);
+  }
   bool dup = false;
-  grpc::Status st = db_->Store(env, &dup);
+  grpc::Status st = db_->StoreMany(copies, &dup);
   resp->set_duplicate(dup);
   return st;
 }

@@ -39,31 +39,31 @@ typedef struct kars_mesh_options kars_mesh_options;
 /* Creates options holding the defaults: trust mode BLOCK, 100 one-time prekeys replenished below
  * 25, signed prekey rotated every 7 days and the previous one kept 14 days, 10 s relay timeout.
  * Errors: KARS_E_NO_MEMORY. */
-KARS_API kars_status kars_mesh_options_new(kars_mesh_options **out, kars_error **err);
+KARS_API kars_status kars_mesh_options_new(kars_mesh_options** out, kars_error** err);
 
 /* Releases options. Accepts NULL. */
-KARS_API void kars_mesh_options_free(kars_mesh_options *options);
+KARS_API void kars_mesh_options_free(kars_mesh_options* options);
 
 /* Sets the trust mode. Errors: KARS_E_INVALID_ARGUMENT for an unknown mode or NULL options. */
-KARS_API kars_status kars_mesh_options_set_trust_mode(kars_mesh_options *options,
-                                                      kars_mesh_trust_mode mode, kars_error **err);
+KARS_API kars_status kars_mesh_options_set_trust_mode(kars_mesh_options* options,
+                                                      kars_mesh_trust_mode mode, kars_error** err);
 
 /* Sets the one-time prekey pool size and the level below which it is replenished.
  * Errors: KARS_E_INVALID_ARGUMENT unless 1 <= low_water <= pool <= 10000. */
-KARS_API kars_status kars_mesh_options_set_prekeys(kars_mesh_options *options, uint32_t pool,
-                                                   uint32_t low_water, kars_error **err);
+KARS_API kars_status kars_mesh_options_set_prekeys(kars_mesh_options* options, uint32_t pool,
+                                                   uint32_t low_water, kars_error** err);
 
 /* Sets how often the signed prekey rotates and how long a replaced one still decrypts, in
  * seconds. Errors: KARS_E_INVALID_ARGUMENT unless both are >= 0. */
-KARS_API kars_status kars_mesh_options_set_signed_prekey_rotation(kars_mesh_options *options,
+KARS_API kars_status kars_mesh_options_set_signed_prekey_rotation(kars_mesh_options* options,
                                                                   int64_t rotate_seconds,
                                                                   int64_t keep_seconds,
-                                                                  kars_error **err);
+                                                                  kars_error** err);
 
 /* Sets the timeout of each relay call in milliseconds (1 .. 600000).
  * Errors: KARS_E_INVALID_ARGUMENT. */
-KARS_API kars_status kars_mesh_options_set_relay_timeout_ms(kars_mesh_options *options,
-                                                            uint32_t timeout_ms, kars_error **err);
+KARS_API kars_status kars_mesh_options_set_relay_timeout_ms(kars_mesh_options* options,
+                                                            uint32_t timeout_ms, kars_error** err);
 
 /* An agent: its identity, sessions and inbox, stored in one directory. Thread-safe: sends are
  * serialised in call order; receive may run concurrently with send. */
@@ -75,19 +75,18 @@ typedef struct kars_mesh_agent kars_mesh_agent;
  * The directory is locked for the life of the handle.
  * Errors: KARS_E_INVALID_ARGUMENT (bad name, or `dir` belongs to another name),
  * KARS_E_PRECONDITION (another process or handle has `dir` open), KARS_E_IO. */
-KARS_API kars_status kars_mesh_agent_open(kars_mesh_agent **out, const char *dir,
-                                          const char *name, const kars_mesh_options *options,
-                                          kars_error **err);
+KARS_API kars_status kars_mesh_agent_open(kars_mesh_agent** out, const char* dir, const char* name,
+                                          const kars_mesh_options* options, kars_error** err);
 
 /* Closes the agent and releases the directory lock. Accepts NULL. Not concurrently with other
  * calls on the same agent. */
-KARS_API void kars_mesh_agent_free(kars_mesh_agent *agent);
+KARS_API void kars_mesh_agent_free(kars_mesh_agent* agent);
 
 /* Connects to a kars-relay at "host:port": authenticates with the agent's key and publishes its
  * prekey bundle. Errors: KARS_E_UNAVAILABLE (relay unreachable), KARS_E_DENIED (the relay binds
  * this name to another key), KARS_E_IO. */
-KARS_API kars_status kars_mesh_agent_connect(kars_mesh_agent *agent, const char *relay_address,
-                                             kars_error **err);
+KARS_API kars_status kars_mesh_agent_connect(kars_mesh_agent* agent, const char* relay_address,
+                                             kars_error** err);
 
 /* Encrypts `body` for `peer` and stores it at the relay. A first message to a peer fetches its
  * prekey bundle (X3DH); the message itself carries the handshake. `expires_at_ms` (Unix ms, 0 =
@@ -97,9 +96,9 @@ KARS_API kars_status kars_mesh_agent_connect(kars_mesh_agent *agent, const char 
  * approved), KARS_E_TAMPERED (bundle signature invalid), KARS_E_EXHAUSTED (peer's mailbox full
  * or rate limited), KARS_E_INVALID_ARGUMENT (bad name, body over the size limit),
  * KARS_E_UNAVAILABLE, KARS_E_PRECONDITION (not connected). On failure the relay holds nothing. */
-KARS_API kars_status kars_mesh_agent_send(kars_buf *message_id, kars_mesh_agent *agent,
-                                          const char *peer, const uint8_t *body, size_t body_len,
-                                          int64_t expires_at_ms, kars_error **err);
+KARS_API kars_status kars_mesh_agent_send(kars_buf* message_id, kars_mesh_agent* agent,
+                                          const char* peer, const uint8_t* body, size_t body_len,
+                                          int64_t expires_at_ms, kars_error** err);
 
 typedef enum kars_mesh_event_kind {
   KARS_MESH_EVENT_MESSAGE = 1,          /* a decrypted message */
@@ -112,57 +111,88 @@ typedef enum kars_mesh_event_kind {
 /* One event handed to a receive callback. Borrowed: valid only during the callback. */
 typedef struct kars_mesh_event kars_mesh_event;
 
-KARS_API kars_mesh_event_kind kars_mesh_event_get_kind(const kars_mesh_event *event);
+KARS_API kars_mesh_event_kind kars_mesh_event_get_kind(const kars_mesh_event* event);
 /* The peer's name (sender; for EXPIRED the intended recipient), NUL-terminated. */
-KARS_API const char *kars_mesh_event_get_peer(const kars_mesh_event *event);
+KARS_API const char* kars_mesh_event_get_peer(const kars_mesh_event* event);
 /* The 16-byte message id. */
-KARS_API const uint8_t *kars_mesh_event_get_message_id(const kars_mesh_event *event, size_t *len);
+KARS_API const uint8_t* kars_mesh_event_get_message_id(const kars_mesh_event* event, size_t* len);
 /* The message body (MESSAGE only; empty otherwise). */
-KARS_API const uint8_t *kars_mesh_event_get_body(const kars_mesh_event *event, size_t *len);
+KARS_API const uint8_t* kars_mesh_event_get_body(const kars_mesh_event* event, size_t* len);
 /* The sender's identity public key (MESSAGE: the trusted key; IDENTITY_CHANGED: the new key), so
  * a host can apply policy to the peer's identity before acting on the message. */
-KARS_API const uint8_t *kars_mesh_event_get_identity_key(const kars_mesh_event *event,
-                                                         size_t *len);
+KARS_API const uint8_t* kars_mesh_event_get_identity_key(const kars_mesh_event* event, size_t* len);
 /* 1 when, in ACCEPT_AND_REPORT mode, this message came with a changed identity key. */
-KARS_API int kars_mesh_event_identity_changed(const kars_mesh_event *event);
+KARS_API int kars_mesh_event_identity_changed(const kars_mesh_event* event);
 /* For REJECTED: why (e.g. KARS_E_TAMPERED); KARS_OK otherwise. */
-KARS_API kars_status kars_mesh_event_get_status(const kars_mesh_event *event);
+KARS_API kars_status kars_mesh_event_get_status(const kars_mesh_event* event);
 /* A human-readable detail ("" when none), NUL-terminated. */
-KARS_API const char *kars_mesh_event_get_detail(const kars_mesh_event *event);
+KARS_API const char* kars_mesh_event_get_detail(const kars_mesh_event* event);
 /* Sender's clock when sent, Unix ms (MESSAGE only). */
-KARS_API int64_t kars_mesh_event_get_sent_at_ms(const kars_mesh_event *event);
+KARS_API int64_t kars_mesh_event_get_sent_at_ms(const kars_mesh_event* event);
+/* The group a MESSAGE was sent to, NUL-terminated; "" for a message to this agent alone. */
+KARS_API const char* kars_mesh_event_get_group(const kars_mesh_event* event);
 
 /* Called for each event, on the thread calling kars_mesh_agent_receive, with no agent state lock
  * held (the callback may call kars_mesh_agent_send, but not receive). Return 0 to accept the
  * event (it is then removed from the inbox); non-zero stops delivery, keeps the event and makes
  * the receive call return KARS_E_CALLBACK. */
-typedef int (*kars_mesh_event_cb)(const kars_mesh_event *event, void *userdata);
+typedef int (*kars_mesh_event_cb)(const kars_mesh_event* event, void* userdata);
 
 /* Fetches pending envelopes from the relay (waiting up to `wait_ms` when none is pending),
  * decrypts them into the durable inbox, acknowledges them to the relay, then hands every inbox
  * event to `callback` in order. `delivered` (may be NULL) receives the number of events the
  * callback accepted. Errors: KARS_E_CALLBACK, KARS_E_UNAVAILABLE, KARS_E_IO,
  * KARS_E_PRECONDITION (not connected). Bad envelopes are not errors: they are REJECTED events. */
-KARS_API kars_status kars_mesh_agent_receive(size_t *delivered, kars_mesh_agent *agent,
+KARS_API kars_status kars_mesh_agent_receive(size_t* delivered, kars_mesh_agent* agent,
                                              uint32_t wait_ms, kars_mesh_event_cb callback,
-                                             void *userdata, kars_error **err);
+                                             void* userdata, kars_error** err);
 
 /* Trusts the changed identity key `peer` presented, then decrypts the messages held back while
  * it was blocked (they are delivered by the next receive). Errors: KARS_E_NOT_FOUND (no change
  * awaits approval), KARS_E_IO. */
-KARS_API kars_status kars_mesh_agent_approve_identity(kars_mesh_agent *agent, const char *peer,
-                                                      kars_error **err);
+KARS_API kars_status kars_mesh_agent_approve_identity(kars_mesh_agent* agent, const char* peer,
+                                                      kars_error** err);
 
 /* The 60-digit safety number of this agent and `peer`, NUL-terminated in `out`, for comparison
  * out of band. `pending` non-zero uses the changed key awaiting approval instead of the trusted
  * one. Errors: KARS_E_NOT_FOUND (no key known for the peer). */
-KARS_API kars_status kars_mesh_agent_safety_number(kars_buf *out, kars_mesh_agent *agent,
-                                                   const char *peer, int pending,
-                                                   kars_error **err);
+KARS_API kars_status kars_mesh_agent_safety_number(kars_buf* out, kars_mesh_agent* agent,
+                                                   const char* peer, int pending, kars_error** err);
+
+/* Groups (Signal sender keys). The creating agent owns the group: only it adds and removes
+ * members, and every member follows its membership list. A group message is encrypted once;
+ * the relay stores that one ciphertext for every member. Removing a member rotates every
+ * remaining member's sender key, so the removed member cannot read anything sent afterwards.
+ * Membership changes and sender keys reach members through their pairwise sessions; a member
+ * applies them when it receives. Group ids follow the rules of agent names. */
+
+/* Creates `group` owned by this agent with `members` (this agent is added; duplicates ignored).
+ * Errors: KARS_E_EXISTS, KARS_E_INVALID_ARGUMENT (bad id or member name), KARS_E_NOT_FOUND (a
+ * member unknown to the relay), KARS_E_UNAVAILABLE. */
+KARS_API kars_status kars_mesh_agent_group_create(kars_mesh_agent* agent, const char* group,
+                                                  const char* const* members, size_t n_members,
+                                                  kars_error** err);
+
+/* Adds `member` (owner only). Errors: KARS_E_DENIED (not the owner), KARS_E_EXISTS,
+ * KARS_E_NOT_FOUND (no such group). */
+KARS_API kars_status kars_mesh_agent_group_add(kars_mesh_agent* agent, const char* group,
+                                               const char* member, kars_error** err);
+
+/* Removes `member` (owner only) and rotates sender keys. Errors: KARS_E_DENIED, KARS_E_NOT_FOUND
+ * (no such group or member), KARS_E_INVALID_ARGUMENT (the owner itself). */
+KARS_API kars_status kars_mesh_agent_group_remove(kars_mesh_agent* agent, const char* group,
+                                                  const char* member, kars_error** err);
+
+/* Sends `body` to every other member of `group` as one ciphertext. `message_id` may be NULL.
+ * Errors: KARS_E_NOT_FOUND (not a member of such a group), KARS_E_INVALID_ARGUMENT,
+ * KARS_E_EXHAUSTED, KARS_E_UNAVAILABLE. */
+KARS_API kars_status kars_mesh_agent_group_send(kars_buf* message_id, kars_mesh_agent* agent,
+                                                const char* group, const uint8_t* body,
+                                                size_t body_len, kars_error** err);
 
 /* The agent's identity public key (33 bytes). Errors: KARS_E_IO. */
-KARS_API kars_status kars_mesh_agent_identity_key(kars_buf *out, kars_mesh_agent *agent,
-                                                  kars_error **err);
+KARS_API kars_status kars_mesh_agent_identity_key(kars_buf* out, kars_mesh_agent* agent,
+                                                  kars_error** err);
 
 #ifdef __cplusplus
 } /* extern "C" */

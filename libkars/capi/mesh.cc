@@ -1,8 +1,10 @@
 // extern "C" entry points of kars/mesh.h: translation only; the logic lives in libkars/mesh/.
 #include "kars/mesh.h"
 
+#include <cstring>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "libkars/base/status.h"
@@ -45,11 +47,16 @@ kars_status kars_mesh_options_new(kars_mesh_options** out, kars_error** err) {
 
 void kars_mesh_options_free(kars_mesh_options* options) { delete options; }
 
-kars_status kars_mesh_options_set_trust_mode(kars_mesh_options* options,
-                                             kars_mesh_trust_mode mode, kars_error** err) {
+kars_status kars_mesh_options_set_trust_mode(kars_mesh_options* options, kars_mesh_trust_mode mode,
+                                             kars_error** err) {
   return Guard(err, [&]() -> absl::Status {
     KARS_REQUIRE_ARG(options);
-    switch (mode) {
+    // Read as an int: a C caller may pass any value, and loading an out-of-range enum in C++ is
+    // undefined behaviour.
+    int value = 0;
+    static_assert(sizeof value == sizeof mode);
+    std::memcpy(&value, &mode, sizeof value);
+    switch (value) {
       case KARS_MESH_TRUST_BLOCK:
         options->options.trust = kars::mesh::TrustMode::kBlockUntilApproved;
         return absl::OkStatus();
@@ -57,8 +64,7 @@ kars_status kars_mesh_options_set_trust_mode(kars_mesh_options* options,
         options->options.trust = kars::mesh::TrustMode::kAcceptAndReport;
         return absl::OkStatus();
     }
-    return absl::InvalidArgumentError(
-        absl::StrCat("unknown trust mode ", static_cast<int>(mode)));
+    return absl::InvalidArgumentError(absl::StrCat("unknown trust mode ", value));
   });
 }
 
@@ -89,8 +95,8 @@ kars_status kars_mesh_options_set_signed_prekey_rotation(kars_mesh_options* opti
   });
 }
 
-kars_status kars_mesh_options_set_relay_timeout_ms(kars_mesh_options* options,
-                                                   uint32_t timeout_ms, kars_error** err) {
+kars_status kars_mesh_options_set_relay_timeout_ms(kars_mesh_options* options, uint32_t timeout_ms,
+                                                   kars_error** err) {
   return Guard(err, [&]() -> absl::Status {
     KARS_REQUIRE_ARG(options);
     if (timeout_ms < 1 || timeout_ms > 600000) {
@@ -108,8 +114,8 @@ kars_status kars_mesh_agent_open(kars_mesh_agent** out, const char* dir, const c
     KARS_REQUIRE_ARG(dir);
     KARS_REQUIRE_ARG(name);
     if (*dir == '\0') return absl::InvalidArgumentError("dir must not be empty");
-    kars::mesh::AgentOptions opts = options != nullptr ? options->options
-                                                       : kars::mesh::AgentOptions();
+    kars::mesh::AgentOptions opts =
+        options != nullptr ? options->options : kars::mesh::AgentOptions();
     auto agent = kars::mesh::Agent::Open(dir, name, opts);
     if (!agent.ok()) return agent.status();
     *out = new kars_mesh_agent{std::move(*agent)};
@@ -136,7 +142,8 @@ kars_status kars_mesh_agent_send(kars_buf* message_id, kars_mesh_agent* agent, c
   return Guard(err, [&]() -> absl::Status {
     KARS_REQUIRE_ARG(agent);
     KARS_REQUIRE_ARG(peer);
-    if (body == nullptr && body_len != 0) return absl::InvalidArgumentError("body must not be NULL");
+    if (body == nullptr && body_len != 0)
+      return absl::InvalidArgumentError("body must not be NULL");
     auto id = agent->agent->Send(
         peer, absl::string_view(reinterpret_cast<const char*>(body), body_len), expires_at_ms);
     if (!id.ok()) return id.status();
@@ -173,9 +180,66 @@ int64_t kars_mesh_event_get_sent_at_ms(const kars_mesh_event* event) {
   return event->ev->sent_at_ms();
 }
 
+const char* kars_mesh_event_get_group(const kars_mesh_event* event) {
+  return event->ev->group_id().c_str();
+}
+
+kars_status kars_mesh_agent_group_create(kars_mesh_agent* agent, const char* group,
+                                         const char* const* members, size_t n_members,
+                                         kars_error** err) {
+  return Guard(err, [&]() -> absl::Status {
+    KARS_REQUIRE_ARG(agent);
+    KARS_REQUIRE_ARG(group);
+    if (members == nullptr && n_members != 0) {
+      return absl::InvalidArgumentError("members must not be NULL");
+    }
+    std::vector<std::string> list;
+    for (size_t i = 0; i < n_members; ++i) {
+      if (members[i] == nullptr) return absl::InvalidArgumentError("a member name is NULL");
+      list.emplace_back(members[i]);
+    }
+    return agent->agent->CreateGroup(group, list);
+  });
+}
+
+kars_status kars_mesh_agent_group_add(kars_mesh_agent* agent, const char* group, const char* member,
+                                      kars_error** err) {
+  return Guard(err, [&]() -> absl::Status {
+    KARS_REQUIRE_ARG(agent);
+    KARS_REQUIRE_ARG(group);
+    KARS_REQUIRE_ARG(member);
+    return agent->agent->AddGroupMember(group, member);
+  });
+}
+
+kars_status kars_mesh_agent_group_remove(kars_mesh_agent* agent, const char* group,
+                                         const char* member, kars_error** err) {
+  return Guard(err, [&]() -> absl::Status {
+    KARS_REQUIRE_ARG(agent);
+    KARS_REQUIRE_ARG(group);
+    KARS_REQUIRE_ARG(member);
+    return agent->agent->RemoveGroupMember(group, member);
+  });
+}
+
+kars_status kars_mesh_agent_group_send(kars_buf* message_id, kars_mesh_agent* agent,
+                                       const char* group, const uint8_t* body, size_t body_len,
+                                       kars_error** err) {
+  return Guard(err, [&]() -> absl::Status {
+    KARS_REQUIRE_ARG(agent);
+    KARS_REQUIRE_ARG(group);
+    if (body == nullptr && body_len != 0)
+      return absl::InvalidArgumentError("body must not be NULL");
+    auto id = agent->agent->SendGroup(
+        group, absl::string_view(reinterpret_cast<const char*>(body), body_len));
+    if (!id.ok()) return id.status();
+    if (message_id != nullptr) kars::capi::FillBuf(message_id, *id);
+    return absl::OkStatus();
+  });
+}
+
 kars_status kars_mesh_agent_receive(size_t* delivered, kars_mesh_agent* agent, uint32_t wait_ms,
-                                    kars_mesh_event_cb callback, void* userdata,
-                                    kars_error** err) {
+                                    kars_mesh_event_cb callback, void* userdata, kars_error** err) {
   return Guard(err, [&]() -> absl::Status {
     KARS_REQUIRE_ARG(agent);
     KARS_REQUIRE_ARG(callback);

@@ -2,6 +2,8 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "libkars/base/status.h"
@@ -22,6 +24,9 @@ int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
 std::string SeenKey(absl::string_view sender, absl::string_view id) {
   return PeerPrefix(sender) + std::string(id.data(), id.size());
 }
+
+constexpr uint32_t kResendWindow = 256;
+constexpr int64_t kResetIntervalMs = 10'000;
 
 absl::Status NoTransport() {
   return MakeStatus(KARS_E_PRECONDITION, "agent is not connected to a relay");
@@ -58,8 +63,7 @@ absl::Status Agent::ConnectRelay(const std::string& address) {
     auth_der = *der;
   }
   auto client = std::make_unique<RelayClient>(
-      address, name_, auth_pub,
-      [auth_der](absl::string_view m) { return AuthSign(auth_der, m); },
+      address, name_, auth_pub, [auth_der](absl::string_view m) { return AuthSign(auth_der, m); },
       options_.rpc_timeout);
   if (absl::Status s = client->Authenticate(); !s.ok()) return s;
   return Attach(std::move(client));
@@ -101,6 +105,57 @@ absl::Status Agent::MaintainKeysLocked() {
   return absl::OkStatus();
 }
 
+absl::StatusOr<pb::Envelope> Agent::SealForPeerLocked(const std::string& peer,
+                                                      const pb::Payload& payload) {
+  if (!transport_) return NoTransport();
+  if (store_->Contains(Ns::kPendingIdentity, peer)) {
+    return MakeStatus(KARS_E_DENIED,
+                      absl::StrCat("identity key of '", peer,
+                                   "' changed; compare safety numbers and approve it first"));
+  }
+  if (!HasSession(*env_, peer)) {
+    auto bundle = transport_->FetchBundle(peer);
+    if (!bundle.ok()) return bundle.status();
+    if (bundle->mailbox() != peer) {
+      return TamperedError(absl::StrCat("relay returned the bundle of '", bundle->mailbox(),
+                                        "' when asked for '", peer, "'"));
+    }
+    if (absl::Status s = ProcessBundle(*env_, *bundle); !s.ok()) {
+      if (ToCStatus(s) == KARS_E_DENIED) {
+        return MakeStatus(KARS_E_DENIED,
+                          absl::StrCat("identity key of '", peer,
+                                       "' changed; compare safety numbers and approve it first"));
+      }
+      return s;
+    }
+  }
+  auto sealed = Seal(*env_, peer, PadPayload(payload));
+  if (!sealed.ok()) return sealed.status();
+  pb::Envelope env;
+  env.set_recipient(peer);
+  env.set_sender(name_);
+  env.set_message_id(payload.message_id());
+  env.set_type(sealed->type);
+  env.set_ciphertext(std::move(sealed->ciphertext));
+  return env;
+}
+
+absl::Status Agent::Transmit(Transport& transport, const pb::Envelope& env,
+                             const std::vector<std::string>& also_to) {
+  // The network call runs without the state lock so receiving continues meanwhile. A relay
+  // that is restarting is retried with the same envelope: the relay deduplicates by message id,
+  // so a send whose acknowledgement was lost is stored once, never twice.
+  absl::Time give_up = absl::Now() + options_.rpc_timeout;
+  for (;;) {
+    auto dup = also_to.empty() ? transport.Send(env) : transport.Fanout(env, also_to);
+    if (dup.ok()) return absl::OkStatus();
+    if (ToCStatus(dup.status()) != KARS_E_UNAVAILABLE || absl::Now() >= give_up) {
+      return dup.status();
+    }
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+}
+
 absl::StatusOr<std::string> Agent::Send(const std::string& peer, absl::string_view body,
                                         int64_t expires_at_ms) {
   if (absl::Status s = ValidateName(peer, "peer name"); !s.ok()) return s;
@@ -115,56 +170,77 @@ absl::StatusOr<std::string> Agent::Send(const std::string& peer, absl::string_vi
     absl::MutexLock l(&mu_);
     if (!transport_) return NoTransport();
     transport = transport_;
-    if (store_->Contains(Ns::kPendingIdentity, peer)) {
-      return MakeStatus(KARS_E_DENIED,
-                        absl::StrCat("identity key of '", peer,
-                                     "' changed; compare safety numbers and approve it first"));
-    }
-    if (!HasSession(*env_, peer)) {
-      auto bundle = transport->FetchBundle(peer);
-      if (!bundle.ok()) return bundle.status();
-      if (bundle->mailbox() != peer) {
-        return TamperedError(absl::StrCat("relay returned the bundle of '", bundle->mailbox(),
-                                          "' when asked for '", peer, "'"));
-      }
-      if (absl::Status s = ProcessBundle(*env_, *bundle); !s.ok()) {
-        if (ToCStatus(s) == KARS_E_DENIED) {
-          return MakeStatus(KARS_E_DENIED,
-                            absl::StrCat("identity key of '", peer,
-                                         "' changed; compare safety numbers and approve it first"));
-        }
-        return s;
-      }
-    }
+    auto id = NewMessageId();
+    if (!id.ok()) return id.status();
     pb::Payload payload;
-    std::string id(kMessageIdSize, '\0');
-    if (RAND_bytes(reinterpret_cast<unsigned char*>(id.data()), static_cast<int>(id.size())) != 1) {
-      return absl::InternalError("random message id: RAND_bytes failed");
-    }
-    payload.set_message_id(id);
+    payload.set_message_id(*id);
     payload.set_body(std::string(body.data(), body.size()));
     payload.set_sent_at_ms(NowMs());
-    auto sealed = Seal(*env_, peer, PadPayload(payload));
+    StoreTxn txn(*store_);  // one durable commit for the ratchet step and the resend copy
+    auto sealed = SealForPeerLocked(peer, payload);
     if (!sealed.ok()) return sealed.status();
-    env.set_recipient(peer);
-    env.set_sender(name_);
-    env.set_message_id(id);
-    env.set_type(sealed->type);
-    env.set_ciphertext(std::move(sealed->ciphertext));
+    env = std::move(*sealed);
     env.set_expires_at_ms(expires_at_ms);
+    if (absl::Status s = RememberSentLocked(peer, payload); !s.ok()) return s;
+    if (absl::Status s = txn.Commit(); !s.ok()) return s;
   }
-  // The network call runs without the state lock so receiving continues meanwhile. A relay
-  // that is restarting is retried with the same envelope: the relay deduplicates by message id,
-  // so a send whose acknowledgement was lost is stored once, never twice.
-  absl::Time give_up = absl::Now() + options_.rpc_timeout;
-  for (;;) {
-    auto dup = transport->Send(env);
-    if (dup.ok()) return env.message_id();
-    if (ToCStatus(dup.status()) != KARS_E_UNAVAILABLE || absl::Now() >= give_up) {
-      return dup.status();
-    }
-    absl::SleepFor(absl::Milliseconds(100));
+  if (absl::Status s = Transmit(*transport, env, {}); !s.ok()) return s;
+  return env.message_id();
+}
+
+absl::Status Agent::RememberSentLocked(const std::string& peer, const pb::Payload& payload) {
+  // A ring of kResendWindow slots per peer: O(1) per send, the oldest overwritten.
+  auto seq = store_->Get(Ns::kMeta, kMetaSentSeq);
+  uint64_t next = seq ? DecodeU64(*seq) + 1 : 1;
+  if (absl::Status s = store_->Put(Ns::kMeta, kMetaSentSeq, EncodeU64(next)); !s.ok()) return s;
+  return store_->Put(Ns::kSent,
+                     PeerPrefix(peer) + EncodeU32(static_cast<uint32_t>(next % kResendWindow)),
+                     EncodeU64(next) + payload.SerializeAsString());
+}
+
+absl::Status Agent::ResendLocked(const std::string& peer) {
+  const std::string prefix = PeerPrefix(peer);
+  std::vector<std::pair<uint64_t, pb::Payload>> recent;
+  for (const auto& [k, v] : store_->List(Ns::kSent)) {
+    if (k.compare(0, prefix.size(), prefix) != 0 || v.size() < 8) continue;
+    pb::Payload p;
+    if (!p.ParseFromString(v.substr(8)))
+      return TamperedError("agent store holds an unreadable payload");
+    recent.emplace_back(DecodeU64(v), std::move(p));
   }
+  std::sort(recent.begin(), recent.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (auto& [seq, p] : recent) {
+    if (absl::Status s = EnqueueLocked(peer, std::move(p), /*keep_id=*/true); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Agent::RequestResetLocked(const std::string& peer) {
+  // At most one reset per peer per kResetInterval: a burst of undecryptable messages (all from
+  // the same lost session) needs one new handshake, not one each.
+  const std::string key = std::string(kMetaResetPrefix) + peer;
+  int64_t now = NowMs();
+  if (auto last = store_->Get(Ns::kMeta, key);
+      last && now - static_cast<int64_t>(DecodeU64(*last)) < kResetIntervalMs) {
+    return absl::OkStatus();
+  }
+  if (absl::Status s = store_->Put(Ns::kMeta, key, EncodeU64(static_cast<uint64_t>(now)));
+      !s.ok()) {
+    return s;
+  }
+  signal_protocol_session_delete_all_sessions(env_->stores(), peer.data(), peer.size());
+  pb::Payload p;
+  p.set_session_reset(true);
+  return EnqueueLocked(peer, std::move(p));
+}
+
+absl::Status Agent::ResetSession(const std::string& peer) {
+  if (absl::Status s = ValidateName(peer, "peer name"); !s.ok()) return s;
+  absl::MutexLock l(&mu_);
+  int rc = signal_protocol_session_delete_all_sessions(env_->stores(), peer.data(), peer.size());
+  if (rc < 0) return IoError("agent store: cannot delete sessions");
+  return absl::OkStatus();
 }
 
 absl::Status Agent::AddEvent(const pb::AgentEvent& ev) {
@@ -203,6 +279,7 @@ absl::Status Agent::ProcessLocked(const pb::Envelope& env, bool* used_prekey) {
     ev.set_kind(pb::AgentEvent::KIND_DUPLICATE);
     return AddEvent(ev);
   }
+  if (env.type() == pb::CIPHERTEXT_TYPE_SENDER_KEY) return ProcessGroupMessageLocked(env);
   if (store_->Contains(Ns::kPendingIdentity, env.sender())) {
     // Blocked peer: keep the envelope until the host decides.
     return Hold(env);
@@ -227,6 +304,12 @@ absl::Status Agent::ProcessLocked(const pb::Envelope& env, bool* used_prekey) {
     ev.set_kind(pb::AgentEvent::KIND_REJECTED);
     ev.set_status(code);
     ev.set_detail(std::string(plain.status().message()));
+    if (code == KARS_E_PRECONDITION && env.type() == pb::CIPHERTEXT_TYPE_SIGNAL) {
+      // The peer uses a session this agent no longer has: handshake afresh and ask the peer to
+      // resend what it sent recently, so the message reported here arrives after all.
+      ev.set_detail(absl::StrCat(ev.detail(), "; re-handshaking, the peer will resend"));
+      if (absl::Status s = RequestResetLocked(env.sender()); !s.ok()) return s;
+    }
     return AddEvent(ev);
   }
   auto payload = UnpadPayload(*plain);
@@ -238,6 +321,11 @@ absl::Status Agent::ProcessLocked(const pb::Envelope& env, bool* used_prekey) {
     ev.set_status(ToCStatus(payload.status()));
     ev.set_detail(std::string(payload.status().message()));
     return AddEvent(ev);
+  }
+  if (payload->has_group_update() || !payload->sender_key_distribution().empty() ||
+      payload->session_reset()) {
+    if (absl::Status s = store_->Put(Ns::kSeen, seen, ""); !s.ok()) return s;
+    return ProcessControlLocked(env.sender(), *payload);
   }
   ev.set_kind(pb::AgentEvent::KIND_MESSAGE);
   ev.set_body(std::move(*payload->mutable_body()));
@@ -256,6 +344,11 @@ absl::Status Agent::Accept(const std::vector<pb::Envelope>& envelopes) {
     if (absl::Status s = ProcessLocked(env, &used_prekey); !s.ok()) return s;
   }
   return txn.Commit();
+}
+
+absl::Status Agent::AcceptAndFlush(const std::vector<pb::Envelope>& envelopes) {
+  if (absl::Status s = Accept(envelopes); !s.ok()) return s;
+  return FlushOutbox();
 }
 
 absl::StatusOr<size_t> Agent::Receive(absl::Duration wait, const EventCallback& cb) {
@@ -287,6 +380,9 @@ absl::StatusOr<size_t> Agent::Receive(absl::Duration wait, const EventCallback& 
       (void)MaintainKeysLocked();  // best effort: the next receive retries
     }
   }
+  // Group control this batch produced (sender keys for new members, rotations): durable in the
+  // outbox already, so a failure here is retried by the next receive.
+  (void)FlushOutbox();
   return Deliver(cb);
 }
 
@@ -339,8 +435,9 @@ absl::StatusOr<std::string> Agent::PeerIdentityKey(const std::string& peer, bool
   absl::MutexLock l(&mu_);
   auto key = store_->Get(pending ? Ns::kPendingIdentity : Ns::kIdentity, peer);
   if (!key) {
-    return absl::NotFoundError(absl::StrCat(pending ? "no changed identity of '" : "no identity of '",
-                                            peer, pending ? "' awaits approval" : "' is known yet"));
+    return absl::NotFoundError(
+        absl::StrCat(pending ? "no changed identity of '" : "no identity of '", peer,
+                     pending ? "' awaits approval" : "' is known yet"));
   }
   return *key;
 }

@@ -62,8 +62,26 @@ class Agent {
 
   // Decrypts envelopes given directly (already received by other means) into the inbox.
   absl::Status Accept(const std::vector<kars::v1::mesh::Envelope>& envelopes);
+  // Accept, then send the group control it produced.
+  absl::Status AcceptAndFlush(const std::vector<kars::v1::mesh::Envelope>& envelopes);
+
+  // Groups (sender keys). The creator owns the group: only it adds and removes members, and its
+  // membership list is what every member follows. Removal rotates every remaining member's
+  // sender key, so a removed member cannot read what is sent afterwards. A group message is
+  // encrypted once and the relay stores that one ciphertext for every member.
+  absl::Status CreateGroup(const std::string& group, const std::vector<std::string>& members);
+  absl::Status AddGroupMember(const std::string& group, const std::string& member);
+  absl::Status RemoveGroupMember(const std::string& group, const std::string& member);
+  absl::StatusOr<std::string> SendGroup(const std::string& group, absl::string_view body);
+  absl::StatusOr<std::vector<std::string>> GroupMembers(const std::string& group);
+  // Sends queued group control payloads; they stay queued (durably) on failure.
+  absl::Status FlushOutbox();
   // Hands inbox events to cb (see Receive).
   absl::StatusOr<size_t> Deliver(const EventCallback& cb);
+
+  // Forgets the sessions with `peer` (e.g. after restoring this agent's state from a backup):
+  // the next message from `peer` that cannot be decrypted triggers a re-handshake.
+  absl::Status ResetSession(const std::string& peer);
 
   // Trusts the changed identity key `peer` presented, and decrypts what was held back.
   absl::Status ApproveIdentity(const std::string& peer);
@@ -85,6 +103,29 @@ class Agent {
  private:
   Agent() = default;
   absl::Status Publish(uint32_t extra_prekeys) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<kars::v1::mesh::Envelope> SealForPeerLocked(const std::string& peer,
+                                                             const kars::v1::mesh::Payload& payload)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status Transmit(Transport& transport, const kars::v1::mesh::Envelope& env,
+                        const std::vector<std::string>& also_to);
+  absl::Status ProcessGroupMessageLocked(const kars::v1::mesh::Envelope& env)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status ProcessControlLocked(const std::string& sender,
+                                    const kars::v1::mesh::Payload& payload)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Queues a control payload for `peer`; a fresh message id unless `keep_id`.
+  absl::Status EnqueueLocked(const std::string& peer, kars::v1::mesh::Payload payload,
+                             bool keep_id = false) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status RememberSentLocked(const std::string& peer, const kars::v1::mesh::Payload& payload)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status RequestResetLocked(const std::string& peer) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status ResendLocked(const std::string& peer) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status DistributeLocked(const std::string& group, const std::vector<std::string>& to)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status UpdateMembersLocked(const std::string& group, const std::vector<std::string>& notify,
+                                   const kars::v1::mesh::GroupRecord& record)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status ReleaseHeldGroupLocked(const std::string& group) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status ProcessLocked(const kars::v1::mesh::Envelope& env, bool* used_prekey)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Hold(const kars::v1::mesh::Envelope& env) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

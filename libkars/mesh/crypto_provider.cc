@@ -63,7 +63,7 @@ int HmacInit(void** ctx, const uint8_t* key, size_t key_len, void*) {
 
 int HmacUpdate(void* ctx, const uint8_t* data, size_t len, void*) {
   return EVP_MAC_update(static_cast<EVP_MAC_CTX*>(ctx), data, len) == 1 ? SG_SUCCESS
-                                                                          : SG_ERR_UNKNOWN;
+                                                                        : SG_ERR_UNKNOWN;
 }
 
 int HmacFinal(void* ctx, signal_buffer** output, void*) {
@@ -91,7 +91,7 @@ int ShaInit(void** ctx, void*) {
 
 int ShaUpdate(void* ctx, const uint8_t* data, size_t len, void*) {
   return EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx), data, len) == 1 ? SG_SUCCESS
-                                                                          : SG_ERR_UNKNOWN;
+                                                                         : SG_ERR_UNKNOWN;
 }
 
 // The library reuses a digest context after final, so final re-initialises it.
@@ -123,8 +123,7 @@ int Crypt(bool encrypt, signal_buffer** output, int cipher, const uint8_t* key, 
   int rc = SG_ERR_UNKNOWN;
   signal_buffer* out = signal_buffer_alloc(in_len + EVP_MAX_BLOCK_LENGTH);
   int len1 = 0, len2 = 0;
-  if (out != nullptr &&
-      EVP_CipherInit_ex2(ctx, evp, key, iv, encrypt ? 1 : 0, nullptr) == 1 &&
+  if (out != nullptr && EVP_CipherInit_ex2(ctx, evp, key, iv, encrypt ? 1 : 0, nullptr) == 1 &&
       EVP_CipherUpdate(ctx, signal_buffer_data(out), &len1, in, static_cast<int>(in_len)) == 1 &&
       EVP_CipherFinal_ex(ctx, signal_buffer_data(out) + len1, &len2) == 1) {
     // signal_buffer has no truncate: copy the exact length.
@@ -153,9 +152,9 @@ int Decrypt(signal_buffer** output, int cipher, const uint8_t* key, size_t key_l
 }  // namespace
 
 const signal_crypto_provider& OpenSslCryptoProvider() {
-  static const signal_crypto_provider provider = {
-      Random,  HmacInit, HmacUpdate, HmacFinal, HmacCleanup, ShaInit,
-      ShaUpdate, ShaFinal, ShaCleanup, Encrypt, Decrypt, nullptr};
+  static const signal_crypto_provider provider = {Random,      HmacInit, HmacUpdate, HmacFinal,
+                                                  HmacCleanup, ShaInit,  ShaUpdate,  ShaFinal,
+                                                  ShaCleanup,  Encrypt,  Decrypt,    nullptr};
   return provider;
 }
 

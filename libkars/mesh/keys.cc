@@ -69,8 +69,8 @@ absl::Status NewSignedPreKey(SignalEnv& env, uint32_t id, int64_t now_s) {
 absl::StatusOr<SignalPtr<ec_public_key>> DecodeKey(signal_context* ctx, absl::string_view bytes,
                                                    absl::string_view what) {
   ec_public_key* key = nullptr;
-  int rc = curve_decode_point(&key, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(),
-                              ctx);
+  int rc =
+      curve_decode_point(&key, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), ctx);
   if (rc != 0) {
     return absl::InvalidArgumentError(absl::StrCat("bundle ", what, " is not a valid public key"));
   }
@@ -90,8 +90,8 @@ absl::Status EnsureIdentity(SignalEnv& env, absl::string_view name, int64_t now_
   LocalStore& store = env.store();
   if (auto existing = store.Get(Ns::kMeta, kMetaName)) {
     if (*existing != name) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "agent store belongs to '", *existing, "', not '", std::string(name), "'"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("agent store belongs to '", *existing, "', not '", std::string(name), "'"));
     }
     return absl::OkStatus();
   }
@@ -127,8 +127,8 @@ absl::Status EnsureIdentity(SignalEnv& env, absl::string_view name, int64_t now_
   StoreTxn txn(store);
   const std::string registration = EncodeU32(registration_id), first_prekey_id = EncodeU32(1);
   const std::pair<const char*, absl::string_view> entries[] = {
-      {kMetaIdentityPublic, *pub},      {kMetaIdentityPrivate, *priv},
-      {kMetaRegistrationId, registration}, {kMetaAuthKey, der_str},
+      {kMetaIdentityPublic, *pub},          {kMetaIdentityPrivate, *priv},
+      {kMetaRegistrationId, registration},  {kMetaAuthKey, der_str},
       {kMetaNextPreKeyId, first_prekey_id}, {kMetaName, name}};
   for (const auto& [k, v] : entries) {
     if (absl::Status s = store.Put(Ns::kMeta, k, v); !s.ok()) return s;
@@ -150,8 +150,8 @@ absl::StatusOr<bool> MaintainSignedPreKey(SignalEnv& env, const KeyPolicy& polic
   bool rotated = false;
   for (const auto& [k, v] : env.store().List(Ns::kSignedPreKey)) {
     session_signed_pre_key* raw = nullptr;
-    int rc = session_signed_pre_key_deserialize(
-        &raw, reinterpret_cast<const uint8_t*>(v.data()), v.size(), env.ctx());
+    int rc = session_signed_pre_key_deserialize(&raw, reinterpret_cast<const uint8_t*>(v.data()),
+                                                v.size(), env.ctx());
     if (rc != 0) return TamperedError("agent store holds an unreadable signed prekey");
     SignalPtr<session_signed_pre_key> spk(raw);
     int64_t age_s = now_s - static_cast<int64_t>(session_signed_pre_key_get_timestamp(raw) / 1000);
@@ -159,8 +159,8 @@ absl::StatusOr<bool> MaintainSignedPreKey(SignalEnv& env, const KeyPolicy& polic
     if (id == current_id && age_s >= policy.signed_prekey_rotate_s) {
       if (absl::Status s = NewSignedPreKey(env, current_id + 1, now_s); !s.ok()) return s;
       rotated = true;
-    } else if (id != current_id && age_s >= policy.signed_prekey_rotate_s +
-                                                 policy.signed_prekey_keep_s) {
+    } else if (id != current_id &&
+               age_s >= policy.signed_prekey_rotate_s + policy.signed_prekey_keep_s) {
       // Replaced long enough ago that no honest handshake can still reference it.
       if (auto r = env.store().Delete(Ns::kSignedPreKey, k); !r.ok()) return r.status();
     }
@@ -307,15 +307,15 @@ absl::StatusOr<std::string> AuthPublicKey(SignalEnv& env) {
   return std::string(reinterpret_cast<char*>(raw), len);
 }
 
-absl::StatusOr<std::string> AuthSign(absl::string_view private_key_der,
-                                     absl::string_view message) {
+absl::StatusOr<std::string> AuthSign(absl::string_view private_key_der, absl::string_view message) {
   auto key = DecodeAuthKey(private_key_der);
   if (!key.ok()) return key.status();
   ossl::MdCtx ctx(EVP_MD_CTX_new());
   unsigned char sig[64];
   size_t len = sizeof sig;
-  if (!ctx || EVP_DigestSignInit_ex(ctx.get(), nullptr, nullptr, nullptr, nullptr, key->get(),
-                                    nullptr) != 1 ||
+  if (!ctx ||
+      EVP_DigestSignInit_ex(ctx.get(), nullptr, nullptr, nullptr, nullptr, key->get(), nullptr) !=
+          1 ||
       EVP_DigestSign(ctx.get(), sig, &len, reinterpret_cast<const unsigned char*>(message.data()),
                      message.size()) != 1) {
     return ossl::Error("sign relay challenge");

@@ -20,8 +20,8 @@
 namespace kars::mesh {
 
 struct KeyPolicy {
-  uint32_t prekey_pool = 100;           // one-time prekeys published
-  uint32_t prekey_low_water = 25;       // replenish when the relay holds fewer than this
+  uint32_t prekey_pool = 100;      // one-time prekeys published
+  uint32_t prekey_low_water = 25;  // replenish when the relay holds fewer than this
   int64_t signed_prekey_rotate_s = 7 * 24 * 3600;
   int64_t signed_prekey_keep_s = 14 * 24 * 3600;  // how long a replaced one still decrypts
 };

@@ -59,8 +59,8 @@ LocalStore::~LocalStore() {
 }
 
 absl::Status LocalStore::SqlError(absl::string_view what) const {
-  return IoError(absl::StrCat(what, " ", path_, ": ",
-                              db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory"));
+  return IoError(
+      absl::StrCat(what, " ", path_, ": ", db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory"));
 }
 
 absl::Status LocalStore::Exec(const char* sql) {
@@ -189,7 +189,8 @@ absl::Status LocalStore::Commit() {
     if (!s.ok()) (void)Exec("ROLLBACK");
     // Memory ran ahead of the disk: bring it back to what is durable.
     absl::Status reload = Load();
-    if (s.ok()) s = IoError(absl::StrCat("agent database ", path_, ": a write failed; rolled back"));
+    if (s.ok())
+      s = IoError(absl::StrCat("agent database ", path_, ": a write failed; rolled back"));
     if (!reload.ok()) return reload;
   }
   return s;

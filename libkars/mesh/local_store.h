@@ -26,18 +26,22 @@
 namespace kars::mesh {
 
 enum class Ns : int {
-  kMeta = 0,            // own identity, registration id, counters
-  kPreKey = 1,          // one-time prekeys by id
-  kSignedPreKey = 2,    // signed prekeys by id
-  kSession = 3,         // session records by peer
-  kIdentity = 4,        // trusted peer identity keys by peer
-  kSenderKey = 5,       // sender-key records
-  kSeen = 6,            // message ids already accepted (sender + id)
-  kInbox = 7,           // events awaiting delivery, keyed by big-endian sequence
-  kHeld = 8,            // envelopes held back until a changed identity is approved
-  kPendingIdentity = 9, // a changed identity key awaiting approval, by peer
+  kMeta = 0,             // own identity, registration id, counters
+  kPreKey = 1,           // one-time prekeys by id
+  kSignedPreKey = 2,     // signed prekeys by id
+  kSession = 3,          // session records by peer
+  kIdentity = 4,         // trusted peer identity keys by peer
+  kSenderKey = 5,        // sender-key records
+  kSeen = 6,             // message ids already accepted (sender + id)
+  kInbox = 7,            // events awaiting delivery, keyed by big-endian sequence
+  kHeld = 8,             // envelopes held back until a changed identity is approved
+  kPendingIdentity = 9,  // a changed identity key awaiting approval, by peer
+  kOutbox = 10,          // control payloads (group updates, sender keys) still to send
+  kGroup = 11,           // groups this agent belongs to (GroupRecord), by group id
+  kHeldGroup = 12,       // group messages that arrived before their group or sender key
+  kSent = 13,            // the last payloads sent to each peer, resent after a session reset
 };
-inline constexpr int kNamespaceCount = 10;
+inline constexpr int kNamespaceCount = 14;
 
 class LocalStore {
  public:

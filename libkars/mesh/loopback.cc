@@ -45,6 +45,25 @@ class LoopbackTransport : public Transport {
     return b;
   }
 
+  absl::StatusOr<bool> Fanout(const pb::Envelope& envelope,
+                              const std::vector<std::string>& also_to) override {
+    {
+      absl::MutexLock l(&hub_->mu_);
+      for (const auto& r : also_to) {
+        if (!hub_->boxes_.count(r))
+          return absl::NotFoundError(absl::StrCat("no mailbox '", r, "'"));
+      }
+    }
+    auto first = Send(envelope);
+    if (!first.ok()) return first;
+    for (const auto& r : also_to) {
+      pb::Envelope copy = envelope;
+      copy.set_recipient(r);
+      if (auto s = Send(copy); !s.ok()) return s;
+    }
+    return *first;
+  }
+
   absl::StatusOr<bool> Send(const pb::Envelope& envelope) override {
     pb::Envelope e = envelope;
     e.set_sender(me_);

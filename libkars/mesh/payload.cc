@@ -1,5 +1,7 @@
 #include "libkars/mesh/payload.h"
 
+#include <openssl/rand.h>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "libkars/base/status.h"
@@ -9,6 +11,14 @@ namespace kars::mesh {
 using kars::v1::mesh::CiphertextType;
 using kars::v1::mesh::Envelope;
 using kars::v1::mesh::Payload;
+
+absl::StatusOr<std::string> NewMessageId() {
+  std::string id(kMessageIdSize, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(id.data()), static_cast<int>(id.size())) != 1) {
+    return absl::InternalError("random message id: RAND_bytes failed");
+  }
+  return id;
+}
 
 size_t PaddedSize(size_t n) {
   // 256, 384, 512, 768, 1024, 1536, ...: each step at most 1.5x, so padding costs at most half
@@ -72,6 +82,11 @@ absl::Status ValidateEnvelope(const Envelope& env) {
         return absl::InvalidArgumentError("envelope ciphertext is empty");
       }
       return absl::OkStatus();
+    case kars::v1::mesh::CIPHERTEXT_TYPE_SENDER_KEY:
+      if (env.ciphertext().empty()) {
+        return absl::InvalidArgumentError("envelope ciphertext is empty");
+      }
+      return ValidateName(env.group_id(), "envelope group id");
     case kars::v1::mesh::CIPHERTEXT_TYPE_EXPIRY_NOTICE:
       return absl::OkStatus();
     default:

@@ -16,6 +16,9 @@ namespace kars::mesh {
 inline constexpr size_t kMessageIdSize = 16;
 inline constexpr size_t kMaxBodySize = 1024 * 1024 - 4096;  // fits the relay's 1 MiB default
 
+// A fresh random 16-byte message id.
+absl::StatusOr<std::string> NewMessageId();
+
 // The smallest bucket holding n bytes: 256, 384, 512, 768, 1024, 1536, ... (powers of two and
 // one and a half times powers of two).
 size_t PaddedSize(size_t n);

@@ -85,8 +85,7 @@ absl::Status RelayClient::Authenticate() {
   areq.set_nonce(cresp.nonce());
   areq.set_signature(*sig);
   pb::AuthenticateResponse aresp;
-  if (absl::Status s = FromGrpc("authenticate", stub_->Authenticate(&c2, areq, &aresp));
-      !s.ok()) {
+  if (absl::Status s = FromGrpc("authenticate", stub_->Authenticate(&c2, areq, &aresp)); !s.ok()) {
     return s;
   }
   absl::MutexLock l(&mu_);
@@ -145,8 +144,14 @@ absl::StatusOr<pb::PreKeyBundle> RelayClient::FetchBundle(absl::string_view mail
 }
 
 absl::StatusOr<bool> RelayClient::Send(const pb::Envelope& envelope) {
+  return Fanout(envelope, {});
+}
+
+absl::StatusOr<bool> RelayClient::Fanout(const pb::Envelope& envelope,
+                                         const std::vector<std::string>& also_to) {
   pb::SendRequest req;
   *req.mutable_envelope() = envelope;
+  for (const auto& r : also_to) req.add_also_to(r);
   pb::SendResponse resp;
   absl::Status s =
       Call("send", [&](grpc::ClientContext& ctx) { return stub_->Send(&ctx, req, &resp); });

@@ -32,6 +32,8 @@ class RelayClient : public Transport {
   absl::StatusOr<uint32_t> PublishKeys(const kars::v1::mesh::PublishKeysRequest& req) override;
   absl::StatusOr<kars::v1::mesh::PreKeyBundle> FetchBundle(absl::string_view mailbox) override;
   absl::StatusOr<bool> Send(const kars::v1::mesh::Envelope& envelope) override;
+  absl::StatusOr<bool> Fanout(const kars::v1::mesh::Envelope& envelope,
+                              const std::vector<std::string>& also_to) override;
   absl::StatusOr<std::vector<kars::v1::mesh::ReceiveResponse>> Receive(absl::Duration wait,
                                                                        size_t max) override;
   absl::Status Ack(const std::vector<uint64_t>& seqs) override;

@@ -28,8 +28,9 @@ absl::Status SignalError(absl::string_view what, int code) {
     case SG_ERR_NO_SESSION:
       return MakeStatus(KARS_E_PRECONDITION, absl::StrCat(what, ": no session with this peer"));
     case SG_ERR_UNTRUSTED_IDENTITY:
-      return MakeStatus(KARS_E_DENIED,
-                        absl::StrCat(what, ": the peer's identity key changed and is not approved"));
+      return MakeStatus(
+          KARS_E_DENIED,
+          absl::StrCat(what, ": the peer's identity key changed and is not approved"));
     case SG_ERR_INVALID_VERSION:
     case SG_ERR_LEGACY_MESSAGE:
       return absl::InvalidArgumentError(absl::StrCat(what, ": unsupported message version"));
@@ -76,8 +77,7 @@ struct SignalEnvCallbacks {
     (void)user_record;
     return Load(Store(ud), Ns::kSession, AddressKey(a), record);
   }
-  static int SubDeviceSessions(signal_int_list** sessions, const char* name, size_t len,
-                               void* ud) {
+  static int SubDeviceSessions(signal_int_list** sessions, const char* name, size_t len, void* ud) {
     signal_int_list* list = signal_int_list_alloc();
     if (list == nullptr) return SG_ERR_NOMEM;
     std::string prefix = PeerPrefix(absl::string_view(name, len));
@@ -207,20 +207,24 @@ absl::StatusOr<std::unique_ptr<SignalEnv>> SignalEnv::Create(LocalStore* store, 
   if (signal_protocol_store_context_create(&env->stores_, env->ctx_) != 0) {
     return absl::ResourceExhaustedError("cannot create signal store context");
   }
-  signal_protocol_session_store sessions = {C::LoadSession,  C::SubDeviceSessions,
-                                            C::StoreSession, C::ContainsSession,
-                                            C::DeleteSession, C::DeleteAllSessions,
-                                            nullptr,         ud};
-  signal_protocol_pre_key_store prekeys = {C::LoadPreKey, C::StorePreKey, C::ContainsPreKey,
-                                           C::RemovePreKey, nullptr, ud};
-  signal_protocol_signed_pre_key_store signed_prekeys = {
-      C::LoadSignedPreKey, C::StoreSignedPreKey, C::ContainsSignedPreKey, C::RemoveSignedPreKey,
-      nullptr, ud};
-  signal_protocol_identity_key_store identities = {C::GetIdentityKeyPair, C::GetRegistrationId,
-                                                   C::SaveIdentity, C::IsTrustedIdentity,
-                                                   nullptr, ud};
-  signal_protocol_sender_key_store sender_keys = {C::StoreSenderKey, C::LoadSenderKey, nullptr,
-                                                  ud};
+  signal_protocol_session_store sessions = {
+      C::LoadSession,   C::SubDeviceSessions, C::StoreSession, C::ContainsSession,
+      C::DeleteSession, C::DeleteAllSessions, nullptr,         ud};
+  signal_protocol_pre_key_store prekeys = {C::LoadPreKey,   C::StorePreKey, C::ContainsPreKey,
+                                           C::RemovePreKey, nullptr,        ud};
+  signal_protocol_signed_pre_key_store signed_prekeys = {C::LoadSignedPreKey,
+                                                         C::StoreSignedPreKey,
+                                                         C::ContainsSignedPreKey,
+                                                         C::RemoveSignedPreKey,
+                                                         nullptr,
+                                                         ud};
+  signal_protocol_identity_key_store identities = {C::GetIdentityKeyPair,
+                                                   C::GetRegistrationId,
+                                                   C::SaveIdentity,
+                                                   C::IsTrustedIdentity,
+                                                   nullptr,
+                                                   ud};
+  signal_protocol_sender_key_store sender_keys = {C::StoreSenderKey, C::LoadSenderKey, nullptr, ud};
   signal_protocol_store_context_set_session_store(env->stores_, &sessions);
   signal_protocol_store_context_set_pre_key_store(env->stores_, &prekeys);
   signal_protocol_store_context_set_signed_pre_key_store(env->stores_, &signed_prekeys);

@@ -41,9 +41,10 @@ struct SignalBufferFree {
 using SignalBuffer = std::unique_ptr<signal_buffer, SignalBufferFree>;
 
 inline absl::string_view View(const signal_buffer* b) {
-  return b == nullptr ? absl::string_view()
-                      : absl::string_view(reinterpret_cast<const char*>(signal_buffer_const_data(b)),
-                                          signal_buffer_len(b));
+  return b == nullptr
+             ? absl::string_view()
+             : absl::string_view(reinterpret_cast<const char*>(signal_buffer_const_data(b)),
+                                 signal_buffer_len(b));
 }
 
 // The status for a libsignal error code, with `what` naming the operation.

@@ -23,6 +23,9 @@ inline constexpr char kMetaNextPreKeyId[] = "next_prekey_id";
 inline constexpr char kMetaSignedPreKeyId[] = "signed_prekey_id";  // the current one
 inline constexpr char kMetaInboxSeq[] = "inbox_seq";
 inline constexpr char kMetaHeldSeq[] = "held_seq";
+inline constexpr char kMetaOutboxSeq[] = "outbox_seq";
+inline constexpr char kMetaSentSeq[] = "sent_seq";
+inline constexpr char kMetaResetPrefix[] = "reset.";  // + peer: when a re-handshake was asked
 
 // Big-endian so that byte order is numeric order.
 inline std::string EncodeU32(uint32_t v) {

@@ -5,6 +5,7 @@
 #define KARS_MESH_TRANSPORT_H_
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -26,6 +27,9 @@ class Transport {
   virtual absl::StatusOr<kars::v1::mesh::PreKeyBundle> FetchBundle(absl::string_view mailbox) = 0;
   // Stores an envelope durably; true when it was a duplicate of one already held.
   virtual absl::StatusOr<bool> Send(const kars::v1::mesh::Envelope& envelope) = 0;
+  // Stores one envelope for its recipient and every one of `also_to` (group fan-out), all or none.
+  virtual absl::StatusOr<bool> Fanout(const kars::v1::mesh::Envelope& envelope,
+                                      const std::vector<std::string>& also_to) = 0;
   // Pending envelopes (at most `max`); waits up to `wait` for a live one when none is pending.
   virtual absl::StatusOr<std::vector<kars::v1::mesh::ReceiveResponse>> Receive(absl::Duration wait,
                                                                                size_t max) = 0;

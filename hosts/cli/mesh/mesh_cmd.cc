@@ -5,7 +5,11 @@
 //   kars mesh recv     --dir D --name N --relay A [--count N] [--timeout-ms T]
 //   kars mesh safety-number --dir D --name N --peer P [--pending]
 //   kars mesh approve  --dir D --name N --peer P
+//   kars mesh group-create --dir D --name N --relay A --group G --members M1,M2,...
+//   kars mesh group-add|group-remove --dir D --name N --relay A --group G --member M
+//   kars mesh group-send --dir D --name N --relay A --group G --message TEXT
 //
+// Group messages print as "group-message <group> <peer> <body>".
 // `send --lines` sends every stdin line as one message and prints "sent <n>" after the relay
 // acknowledged each. `recv` prints one line per event: "message <peer> <body>", "duplicate
 // <peer>", "rejected <peer> <status> <detail>", "identity-changed <peer>", "expired <peer>",
@@ -16,6 +20,7 @@
 #include <iostream>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "hosts/cli/io.h"
 #include "hosts/cli/registry.h"
@@ -35,7 +40,13 @@ int Usage() {
                "       kars mesh recv --dir D --name N --relay HOST:PORT [--count N] "
                "[--timeout-ms T]\n"
                "       kars mesh safety-number --dir D --name N --peer P [--pending]\n"
-               "       kars mesh approve --dir D --name N --peer P\n");
+               "       kars mesh approve --dir D --name N --peer P\n"
+               "       kars mesh group-create --dir D --name N --relay HOST:PORT --group G "
+               "--members A,B,...\n"
+               "       kars mesh group-add|group-remove --dir D --name N --relay HOST:PORT "
+               "--group G --member M\n"
+               "       kars mesh group-send --dir D --name N --relay HOST:PORT --group G "
+               "--message TEXT\n");
   return kExitUsage;
 }
 
@@ -109,8 +120,9 @@ int Init(const Args& args) {
 
 int SendOne(kars_mesh_agent* agent, const std::string& to, const std::string& body) {
   kars_error* err = nullptr;
-  if (kars_mesh_agent_send(nullptr, agent, to.c_str(), reinterpret_cast<const uint8_t*>(body.data()),
-                           body.size(), 0, &err) != KARS_OK) {
+  if (kars_mesh_agent_send(nullptr, agent, to.c_str(),
+                           reinterpret_cast<const uint8_t*>(body.data()), body.size(), 0,
+                           &err) != KARS_OK) {
     kars_status code = kars_error_code(err);
     kars::cli::PrintError("mesh: send", err);
     return code == KARS_E_DENIED || code == KARS_E_TAMPERED ? kExitInvalid : kExitUsage;
@@ -125,7 +137,8 @@ int Send(const Args& args) {
   kars_mesh_agent* agent = OpenAgent(args);
   if (agent == nullptr) return kExitUsage;
   int rc = Connect(agent, args) ? kExitOk : kExitUsage;
-  if (rc == kExitOk && args.Has("message")) rc = SendOne(agent, args.Get("to"), args.Get("message"));
+  if (rc == kExitOk && args.Has("message"))
+    rc = SendOne(agent, args.Get("to"), args.Get("message"));
   if (rc == kExitOk && args.Has("lines")) {
     std::string line;
     long n = 0;
@@ -152,8 +165,14 @@ int PrintEvent(const kars_mesh_event* ev, void* userdata) {
     case KARS_MESH_EVENT_MESSAGE: {
       size_t len = 0;
       const uint8_t* body = kars_mesh_event_get_body(ev, &len);
-      std::printf("message %s %.*s\n", peer, static_cast<int>(len),
-                  reinterpret_cast<const char*>(body));
+      const char* group = kars_mesh_event_get_group(ev);
+      if (*group != '\0') {
+        std::printf("group-message %s %s %.*s\n", group, peer, static_cast<int>(len),
+                    reinterpret_cast<const char*>(body));
+      } else {
+        std::printf("message %s %.*s\n", peer, static_cast<int>(len),
+                    reinterpret_cast<const char*>(body));
+      }
       ++st->messages;
       break;
     }
@@ -193,8 +212,9 @@ int Recv(const Args& args) {
                     deadline - std::chrono::steady_clock::now())
                     .count();
     kars_error* err = nullptr;
-    kars_status s = kars_mesh_agent_receive(nullptr, agent, static_cast<uint32_t>(left > 0 ? std::min(left, 1000L) : 0),
-                                            PrintEvent, &st, &err);
+    kars_status s = kars_mesh_agent_receive(
+        nullptr, agent, static_cast<uint32_t>(left > 0 ? std::min(left, 1000L) : 0), PrintEvent,
+        &st, &err);
     if (s != KARS_OK && s != KARS_E_UNAVAILABLE) {
       kars::cli::PrintError("mesh: receive", err);
       rc = kExitUsage;
@@ -237,6 +257,52 @@ int PeerCommand(const Args& args, bool approve) {
   return rc;
 }
 
+int Group(const std::string& cmd, const Args& args) {
+  if (!args.Has("relay") || !args.Has("group")) return Usage();
+  if ((cmd == "group-create" && !args.Has("members")) ||
+      ((cmd == "group-add" || cmd == "group-remove") && !args.Has("member")) ||
+      (cmd == "group-send" && !args.Has("message"))) {
+    return Usage();
+  }
+  kars_mesh_agent* agent = OpenAgent(args);
+  if (agent == nullptr) return kExitUsage;
+  if (!Connect(agent, args)) {
+    kars_mesh_agent_free(agent);
+    return kExitUsage;
+  }
+  const char* group = args.Get("group").c_str();
+  kars_error* err = nullptr;
+  kars_status s = KARS_OK;
+  if (cmd == "group-create") {
+    std::vector<std::string> names;
+    std::string list = args.Get("members");
+    for (size_t start = 0; start <= list.size();) {
+      size_t comma = list.find(',', start);
+      if (comma == std::string::npos) comma = list.size();
+      if (comma > start) names.push_back(list.substr(start, comma - start));
+      start = comma + 1;
+    }
+    std::vector<const char*> ptrs;
+    for (const auto& n : names) ptrs.push_back(n.c_str());
+    s = kars_mesh_agent_group_create(agent, group, ptrs.data(), ptrs.size(), &err);
+  } else if (cmd == "group-add") {
+    s = kars_mesh_agent_group_add(agent, group, args.Get("member").c_str(), &err);
+  } else if (cmd == "group-remove") {
+    s = kars_mesh_agent_group_remove(agent, group, args.Get("member").c_str(), &err);
+  } else {
+    const std::string& m = args.Get("message");
+    s = kars_mesh_agent_group_send(nullptr, agent, group,
+                                   reinterpret_cast<const uint8_t*>(m.data()), m.size(), &err);
+  }
+  int rc = kExitOk;
+  if (s != KARS_OK) {
+    rc = s == KARS_E_DENIED ? kExitInvalid : kExitUsage;
+    kars::cli::PrintError(("mesh: " + cmd).c_str(), err);
+  }
+  kars_mesh_agent_free(agent);
+  return rc;
+}
+
 int MeshMain(int argc, char** argv) {
   if (argc < 2) return Usage();
   Args args;
@@ -247,6 +313,7 @@ int MeshMain(int argc, char** argv) {
   if (cmd == "recv") return Recv(args);
   if (cmd == "safety-number") return PeerCommand(args, false);
   if (cmd == "approve") return PeerCommand(args, true);
+  if (cmd.rfind("group-", 0) == 0) return Group(cmd, args);
   return Usage();
 }
 

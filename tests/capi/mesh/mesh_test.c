@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -35,6 +36,7 @@ static void start_relay(const char *relay_bin) {
   if (pipe(fds) != 0) exit(2);
   relay_pid = fork();
   if (relay_pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the test, even when it crashes */
     dup2(fds[1], 1);
     close(fds[0]);
     execl(relay_bin, relay_bin, "--listen", "127.0.0.1:0", "--data-dir", data_dir, (char *)NULL);

@@ -3,6 +3,7 @@
 #define KARS_TESTS_INTEGRATION_MESH_RELAY_PROCESS_H_
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,13 +18,13 @@ namespace kars::mesh::testing {
 class RelayProcess {
  public:
   explicit RelayProcess(std::vector<std::string> extra = {}) {
-    std::string tmpl =
-        (std::filesystem::temp_directory_path() / "kars-relay-test-XXXXXX").string();
+    std::string tmpl = (std::filesystem::temp_directory_path() / "kars-relay-test-XXXXXX").string();
     dir_ = mkdtemp(tmpl.data());
     int fds[2];
     if (pipe(fds) != 0) return;
     pid_ = fork();
     if (pid_ == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the test, even when it crashes
       dup2(fds[1], 1);
       close(fds[0]);
       std::vector<std::string> args = {KARS_RELAY_BIN, "--listen", "127.0.0.1:0", "--data-dir",

@@ -154,6 +154,27 @@ limits)
   [ "$(messages "$WORK/b.txt")" = "$(seq 1 5)" ] || fail "b: $(cat "$WORK/b.txt")"
   ;;
 
+rate_limit_and_config)
+  printf 'rate-limit = 5   # sends per second per client, burst 10\nttl-seconds = 3600\n' >"$WORK/relay.conf"
+  start_relay relay 127.0.0.1:0 --config "$WORK/relay.conf"
+  mesh bob recv --relay "$RELAY_ADDR" >/dev/null
+  if seq 1 40 | mesh alice send --relay "$RELAY_ADDR" --to bob --lines >"$WORK/sent.txt" 2>"$WORK/err.txt"; then
+    fail "40 immediate sends passed a limit of 5/s"
+  fi
+  grep -q "KARS_E_EXHAUSTED" "$WORK/err.txt" && grep -q "rate limit" "$WORK/err.txt" || fail "rate: $(cat "$WORK/err.txt")"
+  accepted=$(wc -l <"$WORK/sent.txt")
+  [ "$accepted" -ge 5 ] && [ "$accepted" -le 12 ] || fail "$accepted sends accepted"
+  # Nothing accepted is lost; nothing refused is stored.
+  mesh bob recv --relay "$RELAY_ADDR" --count "$accepted" --timeout-ms 5000 >"$WORK/b.txt"
+  [ "$(messages "$WORK/b.txt")" = "$(seq 1 "$accepted")" ] || fail "b: $(cat "$WORK/b.txt")"
+  mesh bob recv --relay "$RELAY_ADDR" --timeout-ms 300 >"$WORK/b2.txt" || true
+  [ ! -s "$WORK/b2.txt" ] || fail "a refused message was stored: $(cat "$WORK/b2.txt")"
+  # An unknown option in the config file stops the relay with a clear message.
+  echo "no-such-option = 1" >"$WORK/bad.conf"
+  if "$RELAY_BIN" --data-dir "$WORK/x" --config "$WORK/bad.conf" 2>"$WORK/bad.err"; then fail "bad config accepted"; fi
+  grep -q "unknown option no-such-option" "$WORK/bad.err" || fail "bad config: $(cat "$WORK/bad.err")"
+  ;;
+
 expiry_notice)
   start_relay relay 127.0.0.1:0 --ttl-seconds 1
   mesh bob recv --relay "$RELAY_ADDR" >/dev/null
@@ -182,6 +203,43 @@ no_plaintext_anywhere)
   for f in "$WORK/capture.bin" "$WORK/relay/"*; do
     if grep -aq "CANARY" "$f" || grep -aq "plaintext" "$f"; then fail "plaintext found in $f"; fi
   done
+  ;;
+
+groups)
+  start_relay relay 127.0.0.1:0
+  db="$WORK/relay/relay.db"
+  for a in alice bob carol; do mesh $a recv --relay "$RELAY_ADDR" >/dev/null; done
+  mesh alice group-create --relay "$RELAY_ADDR" --group team --members bob,carol
+  # Members apply the update and hand out their own sender keys when they receive.
+  for a in bob carol alice bob carol; do mesh $a recv --relay "$RELAY_ADDR" --timeout-ms 300 >/dev/null || true; done
+  mesh alice group-send --relay "$RELAY_ADDR" --group team --message "hello team"
+  [ "$(sqlite3 -cmd ".timeout 5000" "$db" "SELECT count(DISTINCT ciphertext), count(*) FROM messages WHERE type = 4")" = "1|2" ] ||
+    fail "a group message is not one ciphertext stored for two members"
+  mesh bob recv --relay "$RELAY_ADDR" --count 1 --timeout-ms 5000 >"$WORK/b1.txt"
+  mesh carol recv --relay "$RELAY_ADDR" --count 1 --timeout-ms 5000 >"$WORK/c1.txt"
+  grep -qx "group-message team alice hello team" "$WORK/b1.txt" || fail "bob: $(cat "$WORK/b1.txt")"
+  grep -qx "group-message team alice hello team" "$WORK/c1.txt" || fail "carol: $(cat "$WORK/c1.txt")"
+  mesh carol group-send --relay "$RELAY_ADDR" --group team --message "carol speaking"
+  mesh bob recv --relay "$RELAY_ADDR" --count 1 --timeout-ms 5000 >"$WORK/b2.txt"
+  grep -qx "group-message team carol carol speaking" "$WORK/b2.txt" || fail "bob2: $(cat "$WORK/b2.txt")"
+  # Removal: bob rotates on receiving it; carol is told she is out.
+  mesh alice group-remove --relay "$RELAY_ADDR" --group team --member carol
+  for a in bob alice carol; do mesh $a recv --relay "$RELAY_ADDR" --timeout-ms 300 >/dev/null || true; done
+  mesh alice group-send --relay "$RELAY_ADDR" --group team --message "after removal"
+  mesh bob group-send --relay "$RELAY_ADDR" --group team --message "bob after removal"
+  [ "$(sqlite3 -cmd ".timeout 5000" "$db" "SELECT count(*) FROM messages WHERE recipient = 'carol' AND type = 4")" = 0 ] ||
+    fail "the relay stored a group message for a removed member"
+  # A relay that hands carol the later ciphertexts anyway: she cannot read them.
+  sqlite3 -cmd ".timeout 5000" "$db" "
+    INSERT INTO messages (recipient, sender, message_id, type, ciphertext, expires_at, group_id)
+      SELECT 'carol', sender, message_id, type, ciphertext, expires_at, group_id FROM messages
+      WHERE type = 4 AND recipient IN ('bob', 'alice');"
+  mesh carol recv --relay "$RELAY_ADDR" --timeout-ms 1500 >"$WORK/c2.txt" || true
+  ! grep -q "^group-message" "$WORK/c2.txt" || fail "removed member read: $(cat "$WORK/c2.txt")"
+  mesh bob recv --relay "$RELAY_ADDR" --count 1 --timeout-ms 5000 >"$WORK/b3.txt"
+  mesh alice recv --relay "$RELAY_ADDR" --count 1 --timeout-ms 5000 >"$WORK/a3.txt"
+  grep -qx "group-message team alice after removal" "$WORK/b3.txt" || fail "bob3: $(cat "$WORK/b3.txt")"
+  grep -qx "group-message team bob bob after removal" "$WORK/a3.txt" || fail "alice3: $(cat "$WORK/a3.txt")"
   ;;
 
 *)

@@ -198,3 +198,44 @@ TEST(Agent, NoPlaintextInAnythingTheHubSaw) {
 
 }  // namespace
 }  // namespace kars::mesh
+
+namespace kars::mesh {
+namespace {
+
+using namespace kars::mesh::testing;  // NOLINT
+
+TEST(AgentRehandshake, LostSessionRecoversWithoutLosingMessages) {
+  LoopbackHub hub;
+  auto alice = MakeAgent(hub, "alice");
+  auto bob = MakeAgent(hub, "bob");
+  ASSERT_TRUE(alice->Send("bob", "setup").ok());
+  ASSERT_EQ(Bodies(Events(*bob)).size(), 1u);
+  ASSERT_TRUE(bob->Send("alice", "setup reply").ok());
+  ASSERT_EQ(Bodies(Events(*alice)).size(), 1u);
+  // Bob loses his session (say, restored from an old backup); alice does not know.
+  ASSERT_TRUE(bob->ResetSession("alice").ok());
+  ASSERT_TRUE(alice->Send("bob", "m1").ok());
+  ASSERT_TRUE(alice->Send("bob", "m2").ok());
+  auto failed = Events(*bob);
+  ASSERT_EQ(failed.size(), 2u);
+  for (const auto& ev : failed) {
+    EXPECT_EQ(ev.kind(), pb::AgentEvent::KIND_REJECTED);
+    EXPECT_NE(ev.detail().find("re-handshaking"), std::string::npos) << ev.detail();
+  }
+  // Bob's reset (a prekey message) reaches alice, who resends on the new session; what bob had
+  // already delivered comes back as duplicates only.
+  EXPECT_TRUE(Events(*alice).empty());
+  auto recovered = Events(*bob);
+  EXPECT_EQ(Bodies(recovered), (std::vector<std::string>{"m1", "m2"}));
+  int duplicates = 0;
+  for (const auto& ev : recovered) duplicates += ev.kind() == pb::AgentEvent::KIND_DUPLICATE;
+  EXPECT_EQ(duplicates, 1);  // "setup"
+  // Both directions work on the new session.
+  ASSERT_TRUE(alice->Send("bob", "m3").ok());
+  EXPECT_EQ(Bodies(Events(*bob)), std::vector<std::string>{"m3"});
+  ASSERT_TRUE(bob->Send("alice", "back").ok());
+  EXPECT_EQ(Bodies(Events(*alice)), std::vector<std::string>{"back"});
+}
+
+}  // namespace
+}  // namespace kars::mesh

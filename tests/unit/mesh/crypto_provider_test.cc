@@ -20,8 +20,8 @@ TEST(CryptoProvider, HmacSha256MatchesRfc4231Case2) {
   const auto& p = OpenSslCryptoProvider();
   void* ctx = nullptr;
   const std::string key = "Jefe", data = "what do ya want for nothing?";
-  ASSERT_EQ(p.hmac_sha256_init_func(&ctx, reinterpret_cast<const uint8_t*>(key.data()),
-                                    key.size(), nullptr),
+  ASSERT_EQ(p.hmac_sha256_init_func(&ctx, reinterpret_cast<const uint8_t*>(key.data()), key.size(),
+                                    nullptr),
             0);
   ASSERT_EQ(p.hmac_sha256_update_func(ctx, reinterpret_cast<const uint8_t*>(data.data()),
                                       data.size(), nullptr),
@@ -30,9 +30,10 @@ TEST(CryptoProvider, HmacSha256MatchesRfc4231Case2) {
   ASSERT_EQ(p.hmac_sha256_final_func(ctx, &out, nullptr), 0);
   p.hmac_sha256_cleanup_func(ctx, nullptr);
   std::string mac = Str(out);
-  const unsigned char expected[] = {0x5b, 0xdc, 0xc1, 0x46, 0xbf, 0x60, 0x75, 0x4e, 0x6a, 0x04, 0x24,
-                                    0x26, 0x08, 0x95, 0x75, 0xc7, 0x5a, 0x00, 0x3f, 0x08, 0x9d, 0x27,
-                                    0x39, 0x83, 0x9d, 0xec, 0x58, 0xb9, 0x64, 0xec, 0x38, 0x43};
+  const unsigned char expected[] = {0x5b, 0xdc, 0xc1, 0x46, 0xbf, 0x60, 0x75, 0x4e,
+                                    0x6a, 0x04, 0x24, 0x26, 0x08, 0x95, 0x75, 0xc7,
+                                    0x5a, 0x00, 0x3f, 0x08, 0x9d, 0x27, 0x39, 0x83,
+                                    0x9d, 0xec, 0x58, 0xb9, 0x64, 0xec, 0x38, 0x43};
   EXPECT_EQ(mac, std::string(reinterpret_cast<const char*>(expected), sizeof expected));
 }
 
@@ -42,7 +43,8 @@ TEST(CryptoProvider, Sha512ContextIsReusableAfterFinal) {
   ASSERT_EQ(p.sha512_digest_init_func(&ctx, nullptr), 0);
   std::string digests[2];
   for (auto& d : digests) {
-    ASSERT_EQ(p.sha512_digest_update_func(ctx, reinterpret_cast<const uint8_t*>("abc"), 3, nullptr), 0);
+    ASSERT_EQ(p.sha512_digest_update_func(ctx, reinterpret_cast<const uint8_t*>("abc"), 3, nullptr),
+              0);
     signal_buffer* out = nullptr;
     ASSERT_EQ(p.sha512_digest_final_func(ctx, &out, nullptr), 0);
     d = Str(out);
@@ -63,10 +65,10 @@ TEST(CryptoProvider, AesRoundTripsForEveryModeAndKeySize) {
     for (size_t key_len : {16u, 24u, 32u}) {
       std::vector<uint8_t> key(key_len, 7);
       signal_buffer* ct = nullptr;
-      ASSERT_EQ(p.encrypt_func(&ct, mode, key.data(), key.size(), iv, 16,
-                               reinterpret_cast<const uint8_t*>(plain.data()), plain.size(),
-                               nullptr),
-                0);
+      ASSERT_EQ(
+          p.encrypt_func(&ct, mode, key.data(), key.size(), iv, 16,
+                         reinterpret_cast<const uint8_t*>(plain.data()), plain.size(), nullptr),
+          0);
       if (mode == SG_CIPHER_AES_CBC_PKCS5) {
         EXPECT_EQ(signal_buffer_len(ct) % 16, 0u);
       } else {
@@ -88,7 +90,8 @@ TEST(CryptoProvider, RejectsBadKeySizeAndBadPadding) {
   signal_buffer* out = nullptr;
   EXPECT_NE(p.encrypt_func(&out, SG_CIPHER_AES_CBC_PKCS5, key, 20, iv, 16, key, 5, nullptr), 0);
   uint8_t garbage[16] = {9, 9, 9};
-  EXPECT_NE(p.decrypt_func(&out, SG_CIPHER_AES_CBC_PKCS5, key, 16, iv, 16, garbage, 16, nullptr), 0);
+  EXPECT_NE(p.decrypt_func(&out, SG_CIPHER_AES_CBC_PKCS5, key, 16, iv, 16, garbage, 16, nullptr),
+            0);
 }
 
 }  // namespace

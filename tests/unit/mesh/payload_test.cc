@@ -37,7 +37,10 @@ TEST(Payload, MalformedPaddingIsTampered) {
   std::string padded = PadPayload(MakePayload(10));
   padded.back() = 'x';
   EXPECT_EQ(ToCStatus(UnpadPayload(padded).status()), KARS_E_TAMPERED);
-  EXPECT_EQ(ToCStatus(UnpadPayload("\x0a\x03" "abc\x80").status()), KARS_E_TAMPERED);  // short id
+  EXPECT_EQ(ToCStatus(UnpadPayload("\x0a\x03"
+                                   "abc\x80")
+                          .status()),
+            KARS_E_TAMPERED);  // short id
 }
 
 TEST(Envelope, ValidatesEveryRoutingField) {
