@@ -1,13 +1,13 @@
 // `kars mesh`: an agent on the mesh from the command line, over the public C ABI (kars/mesh.h).
 //
-//   kars mesh init     --dir D --name N                 create the identity, print its key
-//   kars mesh send     --dir D --name N --relay A --to P (--message TEXT | --lines)
-//   kars mesh recv     --dir D --name N --relay A [--count N] [--timeout-ms T]
-//   kars mesh safety-number --dir D --name N --peer P [--pending]
-//   kars mesh approve  --dir D --name N --peer P
-//   kars mesh group-create --dir D --name N --relay A --group G --members M1,M2,...
-//   kars mesh group-add|group-remove --dir D --name N --relay A --group G --member M
-//   kars mesh group-send --dir D --name N --relay A --group G --message TEXT
+//   kars-mesh init     --dir D --name N                 create the identity, print its key
+//   kars-mesh send     --dir D --name N --relay A --to P (--message TEXT | --lines)
+//   kars-mesh recv     --dir D --name N --relay A [--count N] [--timeout-ms T]
+//   kars-mesh safety-number --dir D --name N --peer P [--pending]
+//   kars-mesh approve  --dir D --name N --peer P
+//   kars-mesh group-create --dir D --name N --relay A --group G --members M1,M2,...
+//   kars-mesh group-add|group-remove --dir D --name N --relay A --group G --member M
+//   kars-mesh group-send --dir D --name N --relay A --group G --message TEXT
 //
 // Group messages print as "group-message <group> <peer> <body>".
 // `send --lines` sends every stdin line as one message and prints "sent <n>" after the relay
@@ -34,18 +34,18 @@ using kars::cli::kExitUsage;
 
 int Usage() {
   std::fprintf(stderr,
-               "usage: kars mesh init --dir D --name N\n"
-               "       kars mesh send --dir D --name N --relay HOST:PORT --to PEER "
+               "usage: kars-mesh init --dir D --name N\n"
+               "       kars-mesh send --dir D --name N --relay HOST:PORT --to PEER "
                "(--message TEXT | --lines)\n"
-               "       kars mesh recv --dir D --name N --relay HOST:PORT [--count N] "
+               "       kars-mesh recv --dir D --name N --relay HOST:PORT [--count N] "
                "[--timeout-ms T]\n"
-               "       kars mesh safety-number --dir D --name N --peer P [--pending]\n"
-               "       kars mesh approve --dir D --name N --peer P\n"
-               "       kars mesh group-create --dir D --name N --relay HOST:PORT --group G "
+               "       kars-mesh safety-number --dir D --name N --peer P [--pending]\n"
+               "       kars-mesh approve --dir D --name N --peer P\n"
+               "       kars-mesh group-create --dir D --name N --relay HOST:PORT --group G "
                "--members A,B,...\n"
-               "       kars mesh group-add|group-remove --dir D --name N --relay HOST:PORT "
+               "       kars-mesh group-add|group-remove --dir D --name N --relay HOST:PORT "
                "--group G --member M\n"
-               "       kars mesh group-send --dir D --name N --relay HOST:PORT --group G "
+               "       kars-mesh group-send --dir D --name N --relay HOST:PORT --group G "
                "--message TEXT\n");
   return kExitUsage;
 }

@@ -41,11 +41,11 @@ start_tap() {
   TAP_ADDR=$(sed -n 's/^listening on //p' "$WORK/tap.out")
 }
 
-# mesh AGENT CMD ARGS...: runs `kars mesh CMD` as agent AGENT (its store is $WORK/agents/AGENT).
+# mesh AGENT CMD ARGS...: runs `kars-mesh CMD` as agent AGENT (its store is $WORK/agents/AGENT).
 mesh() {
   local agent=$1 cmd=$2; shift 2
   mkdir -p "$WORK/agents"
-  "$KARS" mesh "$cmd" --dir "$WORK/agents/$agent" --name "$agent" "$@"
+  "$KARS" "$cmd" --dir "$WORK/agents/$agent" --name "$agent" "$@"
 }
 
 # messages FILE: the bodies of "message" lines.
