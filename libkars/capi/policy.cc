@@ -541,6 +541,49 @@ kars_status kars_policy_engine_wait(kars_policy_ticket_state* out_state, kars_po
   });
 }
 
+kars_status kars_policy_engine_scan(kars_buf* out_json, kars_policy_engine* engine, const char* text,
+                                    size_t len, const char* annotations_json,
+                                    size_t annotations_len, kars_error** err) {
+  return Guard(err, [&]() -> absl::Status {
+    KARS_REQUIRE_ARG(out_json);
+    KARS_REQUIRE_ARG(engine);
+    if (text == nullptr && len != 0) return absl::InvalidArgumentError("text must not be NULL");
+    kars::v1::SafetyAnnotations annotations;
+    if (annotations_json != nullptr && annotations_len != 0) {
+      google::protobuf::util::JsonParseOptions options;
+      auto status = google::protobuf::util::JsonStringToMessage(
+          google::protobuf::StringPiece(annotations_json, annotations_len), &annotations, options);
+      if (!status.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "annotations JSON: ", std::string(status.message().data(), status.message().size())));
+      }
+    }
+    auto set = engine->engine.Current();
+    pol::SafetyResult result;
+    absl::string_view input(text == nullptr ? "" : text, len);
+    absl::Status s = set->safety.Evaluate(input, annotations, &result);
+    if (!s.ok()) return s;
+    static constexpr const char* kActions[] = {"allow", "audit", "redact", "deny"};
+    std::string json = absl::StrCat("{\"action\":\"", kActions[result.action], "\",\"reason\":\"",
+                                    result.reason, "\",\"findings\":[");
+    for (size_t i = 0; i < result.findings.size(); ++i) {
+      const auto& f = result.findings[i];
+      absl::StrAppend(&json, i == 0 ? "" : ",", "{\"category\":\"", pol::SafetyCategoryName(f.category),
+                      "\",\"severity\":\"", pol::SeverityName(f.severity), "\",\"detector\":\"",
+                      f.detector, "\",\"begin\":", f.begin, ",\"end\":", f.end, "}");
+    }
+    json += "],\"triggered\":[";
+    for (size_t i = 0; i < result.triggered.size(); ++i) {
+      absl::StrAppend(&json, i == 0 ? "" : ",", JsonQuote(result.triggered[i]));
+    }
+    json += "]";
+    if (result.action == pol::SafetyResult::kRedact) absl::StrAppend(&json, ",\"redacted\":", JsonQuote(result.redacted));
+    json += "}";
+    FillBuf(out_json, json);
+    return absl::OkStatus();
+  });
+}
+
 kars_status kars_policy_engine_test(kars_buf* out_report, size_t* out_failed,
                                     kars_policy_engine* engine, const char* name,
                                     const uint8_t* cases, size_t len, kars_error** err) {
