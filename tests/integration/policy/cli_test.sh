@@ -46,5 +46,10 @@ expect 1 'FAIL shell is not simply allowed .*expected allow, got approve' '^$' -
 expect 1 '^$' 'E_UNKNOWN_FIELD' -- policy test broken-unknown-field.yaml --cases agents.cases.yaml
 expect 0 '^ok' '^$' -- policy check agents.yaml --blocklist blocklist.txt
 
+expect 0 '"action":"redact".*"redacted":"Contact \[REDACTED:pii\] about' '^$' -- policy scan safety/floors.yaml --text safety/pii.txt --annotations safety/annotations.json
+expect 1 '"action":"deny","reason":"safety.deny".*"detector":"aws_access_key"' '^$' -- policy scan safety/floors.yaml --text safety/secret.txt --annotations safety/annotations.json
+if grep -q AKIA "$out"; then echo "FAIL: a scan result echoed the secret" >&2; failures=$((failures + 1)); fi
+expect 1 '"reason":"safety.annotation_missing"' '^$' -- policy scan safety/floors.yaml --text safety/pii.txt
+
 [ "$failures" -eq 0 ] || { echo "$failures CLI check(s) failed" >&2; exit 1; }
 echo "all CLI checks passed"
