@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -32,8 +33,11 @@ struct kars_policy_sources {
   std::vector<pol::PolicySource> sources;
 };
 struct kars_policy_engine {
-  explicit kars_policy_engine(pol::EngineOptions options) : engine(options) {}
-  pol::Engine engine;
+  // Shared so that an asynchronous wait keeps the engine alive past kars_policy_engine_free.
+  explicit kars_policy_engine(pol::EngineOptions options)
+      : shared(std::make_shared<pol::Engine>(options)), engine(*shared) {}
+  std::shared_ptr<pol::Engine> shared;
+  pol::Engine& engine;
 };
 struct kars_policy_request {
   kars::v1::Request request;
@@ -580,6 +584,27 @@ kars_status kars_policy_engine_scan(kars_buf* out_json, kars_policy_engine* engi
     if (result.action == pol::SafetyResult::kRedact) absl::StrAppend(&json, ",\"redacted\":", JsonQuote(result.redacted));
     json += "}";
     FillBuf(out_json, json);
+    return absl::OkStatus();
+  });
+}
+
+kars_status kars_policy_engine_wait_async(kars_policy_engine* engine, const char* ticket,
+                                          uint64_t timeout_ms,
+                                          int (*callback)(kars_policy_ticket_state state, void* userdata),
+                                          void* userdata, kars_error** err) {
+  return Guard(err, [&]() -> absl::Status {
+    KARS_REQUIRE_ARG(engine);
+    KARS_REQUIRE_ARG(ticket);
+    KARS_REQUIRE_ARG(callback);
+    pol::TicketInfo info;
+    absl::Status s = engine->engine.approvals().Get(ticket, &info);
+    if (!s.ok()) return s;
+    int64_t timeout_ns = timeout_ms > INT64_MAX / 1000000 ? INT64_MAX : static_cast<int64_t>(timeout_ms) * 1000000;
+    std::thread([shared = engine->shared, id = std::string(ticket), timeout_ns, callback, userdata] {
+      pol::TicketState state = pol::TicketState::kPending;
+      (void)shared->approvals().Wait(id, timeout_ns, &state);
+      (void)callback(static_cast<kars_policy_ticket_state>(state), userdata);
+    }).detach();
     return absl::OkStatus();
   });
 }
