@@ -31,14 +31,25 @@ func measure(label string, eval func() bool, expect bool) {
 		fmt.Fprintf(os.Stderr, "opa %s decided wrongly\n", label)
 		os.Exit(1)
 	}
-	const iterations = 20000
+	// Enough iterations for each repetition to take at least 200 ms.
+	iterations := 1
+	for {
+		start := time.Now()
+		for i := 0; i < iterations; i++ {
+			eval()
+		}
+		if time.Since(start) >= 200*time.Millisecond {
+			break
+		}
+		iterations *= 2
+	}
 	var reps []float64
 	for r := 0; r < 5; r++ {
 		start := time.Now()
 		for i := 0; i < iterations; i++ {
 			eval()
 		}
-		reps = append(reps, float64(time.Since(start).Nanoseconds())/iterations)
+		reps = append(reps, float64(time.Since(start).Nanoseconds())/float64(iterations))
 	}
 	sort.Float64s(reps)
 	fmt.Printf("opa %s: median %.0f ns/decision (5 repetitions of %d decisions; min %.0f, max %.0f)\n",

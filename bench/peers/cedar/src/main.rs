@@ -36,7 +36,18 @@ fn agent(name: &str, namespace: &str) -> Entity {
 
 fn measure(label: &str, f: &dyn Fn() -> bool, expect: bool) {
     assert_eq!(f(), expect, "{} decided wrongly", label);
-    let iterations = 20_000;
+    // Enough iterations for each repetition to take at least 200 ms.
+    let mut iterations: u64 = 1;
+    loop {
+        let start = Instant::now();
+        for _ in 0..iterations {
+            std::hint::black_box(f());
+        }
+        if start.elapsed().as_millis() >= 200 {
+            break;
+        }
+        iterations *= 2;
+    }
     let mut medians = Vec::new();
     for _ in 0..5 {
         let start = Instant::now();
