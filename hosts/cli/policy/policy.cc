@@ -14,9 +14,11 @@ namespace {
 
 constexpr char kUsage[] =
     "usage: kars policy check FILE... [--blocklist FEED]...\n"
-    "       kars policy eval FILE... --request REQUEST.json [--explain] [--blocklist FEED]...\n"
+    "       kars policy eval FILE... --request REQUEST.json|- [--explain] [--blocklist FEED]...\n"
     "       kars policy test FILE... --cases CASES.yaml [--blocklist FEED]...\n"
-    "       kars policy scan FILE... --text TEXT [--annotations ANNOTATIONS.json]\n";
+    "       kars policy scan FILE... --text TEXT|- [--annotations ANNOTATIONS.json]\n"
+    "Exit codes: 0 ok (eval: a decision was made, whatever its effect), 1 invalid policy, invalid\n"
+    "request, failed test case or denied scan, 2 usage or I/O error.\n";
 
 struct Args {
   std::vector<std::string> files;
@@ -58,6 +60,20 @@ bool ParseArgs(int argc, char** argv, Args* out) {
     }
   }
   return !out->files.empty();
+}
+
+// A file, or standard input for "-".
+std::optional<std::string> ReadInput(const std::string& path) {
+  if (path != "-") return ReadFile(path);
+  std::string bytes;
+  char buf[65536];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, stdin)) > 0) bytes.append(buf, n);
+  if (std::ferror(stdin)) {
+    std::fprintf(stderr, "kars: cannot read standard input\n");
+    return std::nullopt;
+  }
+  return bytes;
 }
 
 // Builds the sources; returns an exit code (kExitOk on success).
@@ -139,7 +155,7 @@ int WithEngine(const Args& args, int (*body)(const Args&, kars_policy_engine*)) 
 }
 
 int Eval(const Args& args, kars_policy_engine* engine) {
-  auto request = ReadFile(args.request);
+  auto request = ReadInput(args.request);
   if (!request) return kExitUsage;
   kars_error* err = nullptr;
   kars_policy_decision* decision = nullptr;
@@ -186,7 +202,7 @@ int Test(const Args& args, kars_policy_engine* engine) {
 
 // Prints the scan result; exit 1 when the text must be denied, 0 otherwise.
 int Scan(const Args& args, kars_policy_engine* engine) {
-  auto text = ReadFile(args.text);
+  auto text = ReadInput(args.text);
   if (!text) return kExitUsage;
   std::optional<std::string> annotations = std::string();
   if (!args.annotations.empty()) annotations = ReadFile(args.annotations);
