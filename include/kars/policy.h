@@ -313,6 +313,34 @@ KARS_API kars_status kars_policy_engine_wait(kars_policy_ticket_state *out_state
                                              kars_policy_engine *engine, const char *ticket,
                                              uint64_t timeout_ms, kars_error **err);
 
+/* ---- Content safety --------------------------------------------------------------------- */
+
+/* Holds `text` (a prompt, completion, tool argument or tool result; UTF-8) against the
+ * content-safety floors of the set in force, using the built-in detectors (secret token formats,
+ * e-mail, phone, payment cards with Luhn check, IBAN, national ids, prompt-injection phrases,
+ * URLs carrying encoded data) and the host's `annotations_json` from an upstream classifier
+ * (may be NULL): {"severities": {"hate": "low", "violence": "safe", ...}}.
+ * *out_json receives, NUL-terminated: {"action": "allow"|"audit"|"redact"|"deny", "reason",
+ * "findings": [{"category", "severity", "detector", "begin", "end"}], "triggered": [...],
+ * "redacted": "..." (only when action is redact)}. Findings carry byte offsets, never the matched
+ * text. A floor that requires an annotation the host did not pass denies.
+ * Errors: KARS_E_INVALID_ARGUMENT (malformed annotations, unknown category or severity). */
+KARS_API kars_status kars_policy_engine_scan(kars_buf *out_json, kars_policy_engine *engine,
+                                             const char *text, size_t len,
+                                             const char *annotations_json, size_t annotations_len,
+                                             kars_error **err);
+
+/* Like kars_policy_engine_wait, without blocking: `callback` runs once, on a thread the library
+ * starts, with the ticket's state when it leaves pending or when `timeout_ms` passes
+ * (KARS_POLICY_TICKET_PENDING). No library lock is held while it runs; its return value is
+ * reserved (return 0). The engine stays alive until the callback has returned, even if
+ * kars_policy_engine_free is called first. Errors: KARS_E_NOT_FOUND (unknown ticket),
+ * KARS_E_INVALID_ARGUMENT. */
+KARS_API kars_status kars_policy_engine_wait_async(
+    kars_policy_engine *engine, const char *ticket, uint64_t timeout_ms,
+    int (*callback)(kars_policy_ticket_state state, void *userdata), void *userdata,
+    kars_error **err);
+
 /* ---- Policy unit tests ------------------------------------------------------------------ */
 
 /* Runs a YAML file of cases ({cases: [{name, request, expect, expectReason}]}) against the set

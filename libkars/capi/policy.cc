@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -32,8 +33,11 @@ struct kars_policy_sources {
   std::vector<pol::PolicySource> sources;
 };
 struct kars_policy_engine {
-  explicit kars_policy_engine(pol::EngineOptions options) : engine(options) {}
-  pol::Engine engine;
+  // Shared so that an asynchronous wait keeps the engine alive past kars_policy_engine_free.
+  explicit kars_policy_engine(pol::EngineOptions options)
+      : shared(std::make_shared<pol::Engine>(options)), engine(*shared) {}
+  std::shared_ptr<pol::Engine> shared;
+  pol::Engine& engine;
 };
 struct kars_policy_request {
   kars::v1::Request request;
@@ -537,6 +541,70 @@ kars_status kars_policy_engine_wait(kars_policy_ticket_state* out_state, kars_po
     absl::Status s = engine->engine.approvals().Wait(ticket, timeout_ns, &state);
     if (!s.ok()) return s;
     *out_state = static_cast<kars_policy_ticket_state>(state);
+    return absl::OkStatus();
+  });
+}
+
+kars_status kars_policy_engine_scan(kars_buf* out_json, kars_policy_engine* engine, const char* text,
+                                    size_t len, const char* annotations_json,
+                                    size_t annotations_len, kars_error** err) {
+  return Guard(err, [&]() -> absl::Status {
+    KARS_REQUIRE_ARG(out_json);
+    KARS_REQUIRE_ARG(engine);
+    if (text == nullptr && len != 0) return absl::InvalidArgumentError("text must not be NULL");
+    kars::v1::SafetyAnnotations annotations;
+    if (annotations_json != nullptr && annotations_len != 0) {
+      google::protobuf::util::JsonParseOptions options;
+      auto status = google::protobuf::util::JsonStringToMessage(
+          google::protobuf::StringPiece(annotations_json, annotations_len), &annotations, options);
+      if (!status.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "annotations JSON: ", std::string(status.message().data(), status.message().size())));
+      }
+    }
+    auto set = engine->engine.Current();
+    pol::SafetyResult result;
+    absl::string_view input(text == nullptr ? "" : text, len);
+    absl::Status s = set->safety.Evaluate(input, annotations, &result);
+    if (!s.ok()) return s;
+    static constexpr const char* kActions[] = {"allow", "audit", "redact", "deny"};
+    std::string json = absl::StrCat("{\"action\":\"", kActions[result.action], "\",\"reason\":\"",
+                                    result.reason, "\",\"findings\":[");
+    for (size_t i = 0; i < result.findings.size(); ++i) {
+      const auto& f = result.findings[i];
+      absl::StrAppend(&json, i == 0 ? "" : ",", "{\"category\":\"", pol::SafetyCategoryName(f.category),
+                      "\",\"severity\":\"", pol::SeverityName(f.severity), "\",\"detector\":\"",
+                      f.detector, "\",\"begin\":", f.begin, ",\"end\":", f.end, "}");
+    }
+    json += "],\"triggered\":[";
+    for (size_t i = 0; i < result.triggered.size(); ++i) {
+      absl::StrAppend(&json, i == 0 ? "" : ",", JsonQuote(result.triggered[i]));
+    }
+    json += "]";
+    if (result.action == pol::SafetyResult::kRedact) absl::StrAppend(&json, ",\"redacted\":", JsonQuote(result.redacted));
+    json += "}";
+    FillBuf(out_json, json);
+    return absl::OkStatus();
+  });
+}
+
+kars_status kars_policy_engine_wait_async(kars_policy_engine* engine, const char* ticket,
+                                          uint64_t timeout_ms,
+                                          int (*callback)(kars_policy_ticket_state state, void* userdata),
+                                          void* userdata, kars_error** err) {
+  return Guard(err, [&]() -> absl::Status {
+    KARS_REQUIRE_ARG(engine);
+    KARS_REQUIRE_ARG(ticket);
+    KARS_REQUIRE_ARG(callback);
+    pol::TicketInfo info;
+    absl::Status s = engine->engine.approvals().Get(ticket, &info);
+    if (!s.ok()) return s;
+    int64_t timeout_ns = timeout_ms > INT64_MAX / 1000000 ? INT64_MAX : static_cast<int64_t>(timeout_ms) * 1000000;
+    std::thread([shared = engine->shared, id = std::string(ticket), timeout_ns, callback, userdata] {
+      pol::TicketState state = pol::TicketState::kPending;
+      (void)shared->approvals().Wait(id, timeout_ns, &state);
+      (void)callback(static_cast<kars_policy_ticket_state>(state), userdata);
+    }).detach();
     return absl::OkStatus();
   });
 }

@@ -137,6 +137,36 @@ absl::Status CompileRule(const LoadedDocument& d, const v1::Rule& r, Rule* rule)
   return s;
 }
 
+absl::Status CompileSafetyFloor(const LoadedDocument& d, const v1::SafetyFloor& f, SafetyPolicy* out) {
+  SafetyFloorRule rule;
+  if (!ParseSafetyCategory(f.category(), &rule.category)) {
+    return d.Error(&f, f.category().empty() ? -1 : 1, -1, f.category().empty() ? kErrMissing : kErrValue,
+                   absl::StrCat("unknown safety category '", f.category(), "' (secrets, pii, prompt_injection, "
+                                "exfiltration_url, hate, sexual, violence, self_harm, jailbreak)"));
+  }
+  if (!ParseSeverity(f.severity(), &rule.severity) || rule.severity == 0) {
+    return d.Error(&f, f.severity().empty() ? -1 : 2, -1, f.severity().empty() ? kErrMissing : kErrValue,
+                   "a safety floor's severity must be low, medium or high");
+  }
+  if (f.action() == "deny") {
+    rule.action = SafetyFloorRule::kDeny;
+  } else if (f.action() == "redact") {
+    rule.action = SafetyFloorRule::kRedact;
+    if (!HasLocalDetector(rule.category)) {
+      return d.Error(&f, 3, -1, kErrConflict,
+                     absl::StrCat("'", f.category(), "' has no local detector, so it cannot be redacted"));
+    }
+  } else if (f.action() == "audit") {
+    rule.action = SafetyFloorRule::kAudit;
+  } else {
+    return d.Error(&f, f.action().empty() ? -1 : 3, -1, f.action().empty() ? kErrMissing : kErrValue,
+                   "a safety floor's action must be deny, redact or audit");
+  }
+  rule.require_annotation = f.require_annotation();
+  out->Add(rule);
+  return absl::OkStatus();
+}
+
 absl::Status LoadDocuments(const PolicySource& src, std::vector<std::unique_ptr<LoadedDocument>>* out) {
   std::vector<YAML::Node> nodes;
   absl::Status s = ParseYamlDocuments(src.name, src.text, &nodes);
@@ -258,6 +288,10 @@ absl::StatusOr<std::shared_ptr<const PolicySet>> CompilePolicySet(
     for (int i = 0; i < egress.risky_tlds_size(); ++i) {
       absl::Status s = AddDomain(egress.risky_tlds(i), &set->risky_tlds);
       if (!s.ok()) return d->Error(&egress, 2, i, kErrPattern, s.message());
+    }
+    for (const v1::SafetyFloor& f : d->doc.spec().safety().floors()) {
+      absl::Status s = CompileSafetyFloor(*d, f, &set->safety);
+      if (!s.ok()) return s;
     }
   }
   absl::Status s = CompileLimits(docs, rule_ids, set.get());

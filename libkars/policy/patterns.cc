@@ -86,7 +86,35 @@ bool HostMatcher::Matches(absl::string_view host) const {
   return false;
 }
 
+namespace {
+
+// Strict dotted-quad IPv4 (no leading zeros, no shorthand), the common case on the decision
+// path; inet_pton is several times slower.
+bool ParseIpv4(absl::string_view text, IpAddr* out) {
+  int part = 0, value = 0, digits = 0;
+  for (size_t i = 0; i <= text.size(); ++i) {
+    if (i == text.size() || text[i] == '.') {
+      if (digits == 0 || part > 3) return false;
+      out->bytes[part++] = static_cast<uint8_t>(value);
+      value = 0;
+      digits = 0;
+      continue;
+    }
+    char c = text[i];
+    if (c < '0' || c > '9' || (digits == 1 && value == 0)) return false;
+    value = value * 10 + (c - '0');
+    if (++digits > 3 || value > 255) return false;
+  }
+  if (part != 4) return false;
+  out->family = 4;
+  return true;
+}
+
+}  // namespace
+
 bool ParseIp(absl::string_view text, IpAddr* out) {
+  *out = IpAddr{};
+  if (text.find(':') == absl::string_view::npos) return ParseIpv4(text, out);
   char buf[64];
   if (text.empty() || text.size() >= sizeof buf) return false;
   std::memcpy(buf, text.data(), text.size());

@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "libkars/policy/rule.h"
 #include "libkars/policy/rule_index.h"
+#include "libkars/policy/safety.h"
 
 namespace kars::policy {
 
@@ -62,6 +63,7 @@ struct PolicySet {
   std::vector<Limit> limits;
   absl::flat_hash_set<std::string> blocklist;
   absl::flat_hash_set<std::string> risky_tlds;
+  SafetyPolicy safety;
   std::string digest_hex;  // SHA-256 over the canonical form
   std::vector<std::string> warnings;
   size_t document_count = 0;

@@ -1,6 +1,7 @@
 // `kars policy`: check, eval and test policy files through the C ABI.
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,14 +14,19 @@ namespace {
 
 constexpr char kUsage[] =
     "usage: kars policy check FILE... [--blocklist FEED]...\n"
-    "       kars policy eval FILE... --request REQUEST.json [--explain] [--blocklist FEED]...\n"
-    "       kars policy test FILE... --cases CASES.yaml [--blocklist FEED]...\n";
+    "       kars policy eval FILE... --request REQUEST.json|- [--explain] [--blocklist FEED]...\n"
+    "       kars policy test FILE... --cases CASES.yaml [--blocklist FEED]...\n"
+    "       kars policy scan FILE... --text TEXT|- [--annotations ANNOTATIONS.json]\n"
+    "Exit codes: 0 ok (eval: a decision was made, whatever its effect), 1 invalid policy, invalid\n"
+    "request, failed test case or denied scan, 2 usage or I/O error.\n";
 
 struct Args {
   std::vector<std::string> files;
   std::vector<std::string> feeds;
   std::string request;
   std::string cases;
+  std::string text;
+  std::string annotations;
   bool explain = false;
 };
 
@@ -38,6 +44,10 @@ bool ParseArgs(int argc, char** argv, Args* out) {
       if (!value(&out->request)) return false;
     } else if (a == "--cases") {
       if (!value(&out->cases)) return false;
+    } else if (a == "--text") {
+      if (!value(&out->text)) return false;
+    } else if (a == "--annotations") {
+      if (!value(&out->annotations)) return false;
     } else if (a == "--blocklist") {
       std::string feed;
       if (!value(&feed)) return false;
@@ -50,6 +60,20 @@ bool ParseArgs(int argc, char** argv, Args* out) {
     }
   }
   return !out->files.empty();
+}
+
+// A file, or standard input for "-".
+std::optional<std::string> ReadInput(const std::string& path) {
+  if (path != "-") return ReadFile(path);
+  std::string bytes;
+  char buf[65536];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, stdin)) > 0) bytes.append(buf, n);
+  if (std::ferror(stdin)) {
+    std::fprintf(stderr, "kars: cannot read standard input\n");
+    return std::nullopt;
+  }
+  return bytes;
 }
 
 // Builds the sources; returns an exit code (kExitOk on success).
@@ -131,7 +155,7 @@ int WithEngine(const Args& args, int (*body)(const Args&, kars_policy_engine*)) 
 }
 
 int Eval(const Args& args, kars_policy_engine* engine) {
-  auto request = ReadFile(args.request);
+  auto request = ReadInput(args.request);
   if (!request) return kExitUsage;
   kars_error* err = nullptr;
   kars_policy_decision* decision = nullptr;
@@ -176,6 +200,26 @@ int Test(const Args& args, kars_policy_engine* engine) {
   return failed == 0 ? kExitOk : kExitInvalid;
 }
 
+// Prints the scan result; exit 1 when the text must be denied, 0 otherwise.
+int Scan(const Args& args, kars_policy_engine* engine) {
+  auto text = ReadInput(args.text);
+  if (!text) return kExitUsage;
+  std::optional<std::string> annotations = std::string();
+  if (!args.annotations.empty()) annotations = ReadFile(args.annotations);
+  if (!annotations) return kExitUsage;
+  kars_error* err = nullptr;
+  kars_buf json = {nullptr, 0};
+  if (kars_policy_engine_scan(&json, engine, text->data(), text->size(), annotations->data(),
+                              annotations->size(), &err) != KARS_OK) {
+    return LoadFailure("policy scan", err);
+  }
+  const char* out = reinterpret_cast<const char*>(json.data);
+  std::printf("%s\n", out);
+  bool deny = std::strstr(out, "\"action\":\"deny\"") != nullptr;
+  kars_buf_dispose(&json);
+  return deny ? kExitInvalid : kExitOk;
+}
+
 int PolicyMain(int argc, char** argv) {
   if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "help") == 0) {
     std::fprintf(argc < 2 ? stderr : stdout, "%s", kUsage);
@@ -201,6 +245,13 @@ int PolicyMain(int argc, char** argv) {
       return kExitUsage;
     }
     return WithEngine(args, Test);
+  }
+  if (command == "scan") {
+    if (args.text.empty()) {
+      std::fprintf(stderr, "kars policy scan: --text TEXT is required\n%s", kUsage);
+      return kExitUsage;
+    }
+    return WithEngine(args, Scan);
   }
   std::fprintf(stderr, "kars policy: unknown command '%s'\n%s", command.c_str(), kUsage);
   return kExitUsage;

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <kars/kars.h>
 
@@ -125,6 +126,13 @@ static void test_builder_and_budget(void) {
   kars_policy_engine_free(engine);
 }
 
+static volatile int callback_state = -1;
+static int on_ticket(kars_policy_ticket_state state, void *userdata) {
+  *(int *)userdata += 1;
+  callback_state = (int)state;
+  return 0;
+}
+
 static void test_approvals(void) {
   kars_policy_engine *engine = make_engine();
   kars_policy_decision *d = NULL;
@@ -144,7 +152,19 @@ static void test_approvals(void) {
   kars_buf_dispose(&pending);
   CHECK(kars_policy_engine_wait(&state, engine, ticket, 1, &err) == KARS_OK);
   CHECK(state == KARS_POLICY_TICKET_PENDING);
-  CHECK(kars_policy_engine_approve(engine, ticket, "alice", "ok", &err) == KARS_OK);
+  {
+    static int calls = 0;
+    int spins = 0;
+    CHECK(kars_policy_engine_wait_async(engine, "no-such-ticket", 1000, on_ticket, &calls, NULL) == KARS_E_NOT_FOUND);
+    CHECK(kars_policy_engine_wait_async(engine, ticket, 10000, on_ticket, &calls, &err) == KARS_OK);
+    CHECK(kars_policy_engine_approve(engine, ticket, "alice", "ok", &err) == KARS_OK);
+    while (callback_state < 0 && spins++ < 500) {
+      struct timespec ts = {0, 10 * 1000 * 1000};
+      nanosleep(&ts, NULL);
+    }
+    CHECK(callback_state == KARS_POLICY_TICKET_APPROVED);
+    CHECK(calls == 1);
+  }
   CHECK(kars_policy_engine_approve(engine, ticket, "alice", "ok", NULL) == KARS_E_PRECONDITION);
   CHECK(kars_policy_engine_reject(engine, "nope", "alice", NULL, NULL) == KARS_E_NOT_FOUND);
   CHECK(kars_policy_engine_wait(&state, engine, ticket, 1000, &err) == KARS_OK);

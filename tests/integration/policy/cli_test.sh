@@ -41,10 +41,17 @@ expect 0 '"effect":"deny","reason":"default.deny"' '^$' -- policy eval agents.ya
 expect 0 '"effect":"deny","reason":"egress.internal_address"' '^$' -- policy eval agents.yaml --request requests/rebinding.json
 expect 1 '"effect":"deny","reason":"request.invalid"' "principal.agent" -- policy eval agents.yaml --request requests/missing-agent.json
 expect 2 '^$' 'required' -- policy eval agents.yaml
+"$kars" policy eval agents.yaml --request - <requests/search.json >"$out" 2>"$err"
+if [ $? -ne 0 ] || ! grep -q '"effect":"allow"' "$out"; then echo "FAIL: eval from stdin" >&2; failures=$((failures + 1)); fi
 expect 0 '^19 passed, 0 failed$' '^$' -- policy test agents.yaml --cases agents.cases.yaml
 expect 1 'FAIL shell is not simply allowed .*expected allow, got approve' '^$' -- policy test agents.yaml --cases failing.cases.yaml
 expect 1 '^$' 'E_UNKNOWN_FIELD' -- policy test broken-unknown-field.yaml --cases agents.cases.yaml
 expect 0 '^ok' '^$' -- policy check agents.yaml --blocklist blocklist.txt
+
+expect 0 '"action":"redact".*"redacted":"Contact \[REDACTED:pii\] about' '^$' -- policy scan safety/floors.yaml --text safety/pii.txt --annotations safety/annotations.json
+expect 1 '"action":"deny","reason":"safety.deny".*"detector":"aws_access_key"' '^$' -- policy scan safety/floors.yaml --text safety/secret.txt --annotations safety/annotations.json
+if grep -q AKIA "$out"; then echo "FAIL: a scan result echoed the secret" >&2; failures=$((failures + 1)); fi
+expect 1 '"reason":"safety.annotation_missing"' '^$' -- policy scan safety/floors.yaml --text safety/pii.txt
 
 [ "$failures" -eq 0 ] || { echo "$failures CLI check(s) failed" >&2; exit 1; }
 echo "all CLI checks passed"

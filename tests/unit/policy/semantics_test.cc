@@ -87,6 +87,23 @@ TEST_F(AgentsPolicy, Egress) {
   });
 }
 
+TEST(Patterns, IpParsing) {
+  IpAddr a;
+  EXPECT_TRUE(ParseIp("10.0.0.1", &a));
+  EXPECT_EQ(a.family, 4);
+  EXPECT_EQ(a.bytes[0], 10);
+  EXPECT_EQ(a.bytes[3], 1);
+  EXPECT_TRUE(ParseIp("255.255.255.255", &a));
+  EXPECT_TRUE(ParseIp("::ffff:127.0.0.1", &a));
+  EXPECT_EQ(a.family, 4);
+  EXPECT_TRUE(IsInternalAddress(a));
+  EXPECT_TRUE(ParseIp("2001:db8::1", &a));
+  EXPECT_EQ(a.family, 6);
+  for (const char* bad : {"", "1.2.3", "1.2.3.4.5", "256.1.1.1", "01.2.3.4", "1..2.3", "1.2.3.4.", "a.b.c.d", "1.2.3.-4", "::g"}) {
+    EXPECT_FALSE(ParseIp(bad, &a)) << bad;
+  }
+}
+
 TEST(Semantics, EmptySetDeniesEveryKind) {
   Engine engine;
   for (const char* r : {
