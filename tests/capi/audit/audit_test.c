@@ -7,15 +7,7 @@
 
 #include "kars/kars.h"
 
-static int failures = 0;
-
-#define CHECK(cond)                                                   \
-  do {                                                                \
-    if (!(cond)) {                                                    \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      ++failures;                                                     \
-    }                                                                 \
-  } while (0)
+#include "../check.h"
 
 /* Expects `call` to return `code`; prints the error otherwise. */
 static void expect(kars_status got, kars_status want, kars_error *err, int line) {

@@ -14,14 +14,7 @@
 #include <kars/common.h>
 #include <kars/mesh.h>
 
-static int failures = 0;
-#define CHECK(cond)                                                              \
-  do {                                                                           \
-    if (!(cond)) {                                                               \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);   \
-      ++failures;                                                                \
-    }                                                                            \
-  } while (0)
+#include "../check.h"
 
 static char workdir[256];
 static char relay_addr[64];
