@@ -196,14 +196,6 @@ TEST(Agent, NoPlaintextInAnythingTheHubSaw) {
   EXPECT_EQ(Bodies(Events(*bob)).size(), 2u);
 }
 
-}  // namespace
-}  // namespace kars::mesh
-
-namespace kars::mesh {
-namespace {
-
-using namespace kars::mesh::testing;  // NOLINT
-
 TEST(AgentRehandshake, LostSessionRecoversWithoutLosingMessages) {
   LoopbackHub hub;
   auto alice = MakeAgent(hub, "alice");
