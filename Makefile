@@ -2,6 +2,7 @@
 # build directory, so a second run only rebuilds what changed.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
 BENCH_BUILD ?= build-bench
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
@@ -9,13 +10,13 @@ PREFIX     ?= /usr/local
 JOBS       ?= $(shell nproc)
 CTEST_ARGS ?=
 
-.PHONY: all bootstrap build test test-cpp test-bindings test-asan demo bench bench-peers \
+.PHONY: all bootstrap build test test-cpp test-bindings test-asan test-tsan demo bench bench-peers \
         install clean lint abi-update fuzz help
 
 all: build
 
 help:
-	@echo "make demo | test | test-asan | bench | bench-peers | fuzz | install | abi-update | lint | clean"
+	@echo "make demo | test | test-asan | test-tsan | bench | bench-peers | fuzz | install | abi-update | lint | clean"
 
 bootstrap:
 	@scripts/bootstrap
@@ -37,6 +38,13 @@ test-asan: bootstrap
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir $(ASAN_BUILD) -j $(JOBS) --output-on-failure $(CTEST_ARGS)
+
+# The race-checked subset: test binaries marked TSAN in their CMakeLists (label `tsan`).
+test-tsan: bootstrap
+	@scripts/configure $(TSAN_BUILD) $(if $(wildcard $(TSAN_BUILD)/build.ninja),,-DKARS_SANITIZE=thread -DCMAKE_BUILD_TYPE=RelWithDebInfo)
+	@cmake --build $(TSAN_BUILD) -j $(JOBS) --target kars_tsan_tests
+	@TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	  ctest --test-dir $(TSAN_BUILD) -j $(JOBS) -L tsan --output-on-failure $(CTEST_ARGS)
 
 demo: build
 	@examples/demo/run.sh $(BUILD)
@@ -65,4 +73,4 @@ lint: build
 	@scripts/lint $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(BENCH_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(BENCH_BUILD) $(FUZZ_BUILD)
