@@ -66,7 +66,14 @@ class CondVar {
  public:
   void Wait(Mutex* mu) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { cv_.wait(mu->mu_); }
   // Returns true if the timeout elapsed (absl::CondVar's convention).
+  // An infinite (or absurdly long) timeout is an untimed wait: libstdc++'s wait_for overflows
+  // when now + timeout passes the clock's range and then returns at once, which would make a
+  // caller's wait loop spin.
   bool WaitWithTimeout(Mutex* mu, absl::Duration timeout) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    if (timeout >= kLongestTimedWait) {
+      cv_.wait(mu->mu_);
+      return false;
+    }
     return cv_.wait_for(mu->mu_, absl::ToChronoNanoseconds(timeout)) == std::cv_status::timeout;
   }
   bool WaitWithDeadline(Mutex* mu, absl::Time deadline) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
@@ -76,6 +83,7 @@ class CondVar {
   void SignalAll() { cv_.notify_all(); }
 
  private:
+  static constexpr absl::Duration kLongestTimedWait = absl::Hours(24 * 365 * 100);
   std::condition_variable_any cv_;
 };
 

@@ -67,5 +67,27 @@ TEST(SyncTest, TimedWaitsReportTimeouts) {
   EXPECT_TRUE(cv.WaitWithDeadline(&mu, absl::Now() - absl::Seconds(1)));
 }
 
+TEST(SyncTest, AnInfiniteTimeoutWaitsInsteadOfSpinning) {
+  Mutex mu;
+  CondVar cv;
+  bool ready = false;
+  std::thread producer([&] {
+    absl::SleepFor(absl::Milliseconds(50));
+    MutexLock lock(&mu);
+    ready = true;
+    cv.SignalAll();
+  });
+  int wakeups = 0;
+  {
+    MutexLock lock(&mu);
+    while (!ready) {
+      EXPECT_FALSE(cv.WaitWithTimeout(&mu, absl::InfiniteDuration()));
+      ++wakeups;
+    }
+  }
+  producer.join();
+  EXPECT_LE(wakeups, 3);  // a spinning wait would wake up many thousands of times in 50 ms
+}
+
 }  // namespace
 }  // namespace kars
