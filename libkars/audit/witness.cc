@@ -4,7 +4,9 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "libkars/audit/checkpoint.h"
+#include "libkars/audit/cosignature.h"
 #include "libkars/audit/merkle.h"
 #include "libkars/audit/note.h"
 #include "libkars/audit/posix_file.h"
@@ -16,6 +18,10 @@ namespace kars::audit {
 absl::StatusOr<std::string> Cosign(const std::string& state_path, const Signer& witness,
                                    const Verifier& log_key, absl::string_view note_bytes,
                                    absl::string_view consistency_proof) {
+  if (absl::Status s = RequireKeyType(witness.verifier(), kAlgCosignatureV1, "witness key");
+      !s.ok()) {
+    return s;
+  }
   absl::StatusOr<Note> note = ParseNote(note_bytes);
   if (!note.ok()) return note.status();
   if (absl::Status s = VerifyNote(*note, log_key); !s.ok()) return s;
@@ -58,7 +64,8 @@ absl::StatusOr<std::string> Cosign(const std::string& state_path, const Signer& 
       }
     }
   }
-  absl::StatusOr<NoteSignature> sig = SignNoteText(witness, note->text);
+  absl::StatusOr<NoteSignature> sig =
+      MakeCosignature(witness, note->text, static_cast<uint64_t>(absl::ToUnixSeconds(absl::Now())));
   if (!sig.ok()) return sig.status();
   // Replace an earlier signature by this witness rather than stacking duplicates.
   std::erase_if(note->signatures, [&](const NoteSignature& s) {
