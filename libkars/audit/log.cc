@@ -80,7 +80,9 @@ absl::StatusOr<uint64_t> Log::Append(const v1::AuditRecord& record) {
   pending_.push_back(Pending{*std::move(bytes)});
   ++next_index_;
   work_cv_.Signal();
-  while (durable_ <= index && failure_.ok()) durable_cv_.Wait(&mu_);
+  Waiter self(index);
+  waiters_.push_back(&self);
+  while (!self.woken) self.cv.Wait(&mu_);
   if (durable_ > index) return index;
   return failure_;
 }

@@ -194,7 +194,16 @@ class Log {
   // Appenders and the writer meet here.
   mutable kars::Mutex mu_;
   kars::CondVar work_cv_;    // writer waits for pending records
-  kars::CondVar durable_cv_; // appenders wait for their index to become durable
+  // An appender waiting for its record: woken alone once the record is acknowledged (or the log
+  // failed), so an acknowledgement wakes only the appenders it concerns.
+  struct Waiter {
+    explicit Waiter(uint64_t i) : index(i) {}
+    const uint64_t index;
+    bool woken = false;
+    kars::CondVar cv;
+  };
+  void WakeAcknowledged() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::deque<Waiter*> waiters_ ABSL_GUARDED_BY(mu_);  // in index order
   kars::CondVar sync_cv_;    // the syncer waits for written records
   std::deque<Pending> pending_ ABSL_GUARDED_BY(mu_);
   uint64_t next_index_ ABSL_GUARDED_BY(mu_) = 0;

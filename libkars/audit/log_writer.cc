@@ -10,11 +10,21 @@
 
 namespace kars::audit {
 
+void Log::WakeAcknowledged() {
+  // After a failure every waiter wakes: to its record if acknowledged, else to the error.
+  while (!waiters_.empty() && (waiters_.front()->index < durable_ || !failure_.ok())) {
+    Waiter* w = waiters_.front();
+    waiters_.pop_front();
+    w->woken = true;
+    w->cv.Signal();
+  }
+}
+
 void Log::Fail(absl::Status s) {
   MutexLock l(&mu_);
   if (failure_.ok()) failure_ = std::move(s);
   pending_.clear();
-  durable_cv_.SignalAll();
+  WakeAcknowledged();
   sync_cv_.Signal();
 }
 
@@ -94,7 +104,7 @@ void Log::SyncerLoop() {
     stats_.synced_records += target - durable_;
     ++stats_.syncs;
     durable_ = target;
-    durable_cv_.SignalAll();
+    WakeAcknowledged();
     work_cv_.Signal();  // timed checkpoints may be waiting for these records
   }
 }
@@ -227,7 +237,7 @@ absl::Status Log::FlushFrames(std::string& frames, std::string& entries,
   }
   durable_ += records;
   written_ = durable_;
-  durable_cv_.SignalAll();
+  WakeAcknowledged();
   return absl::OkStatus();
 }
 
