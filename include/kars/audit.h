@@ -232,8 +232,9 @@ KARS_API kars_status kars_audit_verify_dir_with_checkpoints(
 
 /* Co-signs `checkpoint` as a witness, but only after checking it: it must be signed by
  * `log_public_key` and, when the witness state file `state_path` (NUL-terminated; created on
- * first use, mode 0600) holds an earlier co-signed checkpoint, `consistency_proof` (text, may
- * be NULL when the size did not change or on first use) must prove the new tree extends it.
+ * first use, mode 0600) holds an earlier co-signed checkpoint, `consistency_proof` (kars text,
+ * or a bare RFC 6962 path as KARS_AUDIT_PROOF_RFC6962; may be NULL when the size did not change
+ * or on first use) must prove the new tree extends it.
  * *cosigned receives the note with the witness's C2SP tlog-cosignature cosignature/v1 line added
  * (timestamped now); `witness_private_key` must be a KARS_AUDIT_KEY_COSIGNATURE key
  * (kars_audit_keygen_v2). The new state is durable before the call returns. One call at a time

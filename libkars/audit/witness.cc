@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <filesystem>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "libkars/audit/checkpoint.h"
@@ -11,6 +12,7 @@
 #include "libkars/audit/note.h"
 #include "libkars/audit/posix_file.h"
 #include "libkars/audit/proof_text.h"
+#include "libkars/audit/proof_wire.h"
 #include "libkars/base/status.h"
 
 namespace kars::audit {
@@ -51,7 +53,15 @@ absl::StatusOr<std::string> Cosign(const std::string& state_path, const Signer& 
                                           ": the log forked"));
       }
     } else {
-      absl::StatusOr<ConsistencyProof> proof = ParseConsistencyProof(consistency_proof);
+      // The kars text names its sizes; a bare RFC 6962 path is for exactly these two.
+      absl::StatusOr<ConsistencyProof> proof =
+          absl::StartsWith(consistency_proof, "kars-audit-")
+              ? ParseConsistencyProof(consistency_proof)
+              : [&]() -> absl::StatusOr<ConsistencyProof> {
+                  absl::StatusOr<std::vector<Hash>> path = DecodeAuditPath(consistency_proof);
+                  if (!path.ok()) return path.status();
+                  return ConsistencyProof{last->size, cp->size, *std::move(path)};
+                }();
       if (!proof.ok()) return proof.status();
       if (proof->old_size != last->size || proof->new_size != cp->size) {
         return absl::InvalidArgumentError(absl::StrCat(

@@ -19,7 +19,7 @@
 namespace kars::audit {
 
 // Verifies `note` with `log_key`; if `state_path` holds an earlier co-signed checkpoint of the
-// same origin, checks `consistency_proof` (text) from it to `note` (none is needed the first
+// same origin, checks `consistency_proof` (kars text, or a bare RFC 6962 path) from it to `note` (none is needed the first
 // time, or when the size did not change and the root is equal); then adds the witness's
 // signature, saves the new state, and returns the co-signed note.
 // Errors: INVALID_ARGUMENT (the witness key is not a cosignature/v1 key), DENIED / TAMPERED

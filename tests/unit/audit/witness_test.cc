@@ -6,6 +6,7 @@
 #include "libkars/audit/cosignature.h"
 #include "libkars/audit/note.h"
 #include "libkars/audit/proof_text.h"
+#include "libkars/audit/proof_wire.h"
 #include "libkars/audit/tree.h"
 #include "libkars/base/status.h"
 #include "tests/unit/audit/test_util.h"
@@ -44,8 +45,14 @@ TEST_F(WitnessTest, CosignsAConsistentSequenceAndTheResultVerifiesWithBothKeys) 
   EXPECT_EQ(n.signatures[1].signature.size(), 72u);
   EXPECT_EQ(n.signatures[1].key_hash,
             KeyHash("witness.test", witness_.verifier().public_key(), kAlgCosignatureV1));
+  // A bare RFC 6962 path works as well as the kars text.
+  EXPECT_TRUE(Cosign(state_, witness_, log_key_.verifier(), Signed(t, 15),
+                     EncodeAuditPath(*t.Consistency(12, 15)))
+                  .ok());
+  EXPECT_TRUE(Cosign(state_, witness_, log_key_.verifier(), Signed(t, 12), "").status().code() !=
+              absl::StatusCode::kOk);  // and the witness now stands at 15
   // Same size again: no proof needed.
-  EXPECT_TRUE(Cosign(state_, witness_, log_key_.verifier(), Signed(t, 12), "").ok());
+  EXPECT_TRUE(Cosign(state_, witness_, log_key_.verifier(), Signed(t, 15), "").ok());
 }
 
 TEST_F(WitnessTest, RefusesForksRollbacksAndBadProofs) {
