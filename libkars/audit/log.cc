@@ -1,5 +1,5 @@
-// The running log's calls: appends, checkpoints, proofs and reads. The writer and syncer threads
-// live in log_writer.cc, opening and recovery in log_open.cc, retention in log_retain.cc.
+// The running log's calls: appends, checkpoints, proofs and reads. The writer thread lives in
+// log_writer.cc, opening and recovery in log_open.cc, retention in log_retain.cc.
 #include "libkars/audit/log.h"
 
 #include <fcntl.h>
@@ -27,10 +27,9 @@ absl::Status Log::Close() {
     MutexLock l(&mu_);
     if (closed_) return failure_;
     stopping_ = true;
-    work_cv_.Signal();
+    work_cv_.SignalAll();
   }
   if (writer_.joinable()) writer_.join();
-  if (syncer_.joinable()) syncer_.join();
   absl::Status result;
   {
     MutexLock l(&mu_);

@@ -11,12 +11,11 @@
 //   RETAIN                      present only while a retention runs: "retain-before <N>\n"
 //
 // Appends go through group commit: appenders queue their record and wait; one writer thread
-// writes whole batches to the OS. In batch mode a second thread, the syncer, runs fdatasync
-// back to back: each sync covers every batch written before it started, and only then are
-// those records indexed and acknowledged, so the writer fills the next batch while the disk
-// syncs the last. Per-append mode syncs each record on the writer before acknowledging it;
-// interval mode acknowledges once written and syncs on a timer. An append returns only once
-// its record meets the durability mode; nothing else is acknowledged.
+// writes whole batches and syncs them per the durability mode, then wakes exactly the
+// appenders whose records that made durable. An append returns only once its record meets the
+// durability mode; nothing else is acknowledged. (Writing the next batch while the previous
+// fdatasync runs was measured slower: on ext4 a write to the page under writeback waits for it,
+// and the sync then has more to flush.)
 //
 // Retention drops the oldest whole segments. The first kept segment's header carries the tree
 // state before it, so what remains still verifies and proves against every checkpoint at or
@@ -160,7 +159,6 @@ class Log {
 
   // log_writer.cc
   void WriterLoop();
-  void SyncerLoop();
   absl::Status WriteBatch(std::vector<Pending>& batch);
   absl::Status FlushFrames(std::string& frames, std::string& entries,
                            std::vector<std::pair<Hash, uint64_t>>& leaves);
@@ -193,7 +191,6 @@ class Log {
 
   // Appenders and the writer meet here.
   mutable kars::Mutex mu_;
-  kars::CondVar work_cv_;    // writer waits for pending records
   // An appender waiting for its record: woken alone once the record is acknowledged (or the log
   // failed), so an acknowledgement wakes only the appenders it concerns.
   struct Waiter {
@@ -204,16 +201,10 @@ class Log {
   };
   void WakeAcknowledged() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::deque<Waiter*> waiters_ ABSL_GUARDED_BY(mu_);  // in index order
-  kars::CondVar sync_cv_;    // the syncer waits for written records
+  kars::CondVar work_cv_;    // the writer waits for pending records
   std::deque<Pending> pending_ ABSL_GUARDED_BY(mu_);
   uint64_t next_index_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t durable_ ABSL_GUARDED_BY(mu_) = 0;
-  // Batch mode: records written to the OS, their index entries, and the file to sync for them.
-  uint64_t written_ ABSL_GUARDED_BY(mu_) = 0;
-  std::string unindexed_ ABSL_GUARDED_BY(mu_);
-  int sync_fd_ ABSL_GUARDED_BY(mu_) = -1;
-  std::string sync_path_ ABSL_GUARDED_BY(mu_);
-  bool writer_done_ ABSL_GUARDED_BY(mu_) = false;
   CommitStats stats_ ABSL_GUARDED_BY(mu_);
   absl::Status failure_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
@@ -236,7 +227,6 @@ class Log {
   absl::Time last_checkpoint_time_ ABSL_GUARDED_BY(cp_mu_) = absl::Now();
 
   std::thread writer_;
-  std::thread syncer_;
   bool opened_ = false;  // set once Open succeeded: a log that failed to open is never written
 };
 

@@ -114,9 +114,6 @@ absl::StatusOr<std::unique_ptr<Log>> Log::Open(const std::string& dir, LogOption
   if (!s.ok()) return s;
   if (!log->options_.read_only) {
     log->writer_ = std::thread([l = log.get()] { l->WriterLoop(); });
-    if (log->options_.durability == Durability::kBatch) {
-      log->syncer_ = std::thread([l = log.get()] { l->SyncerLoop(); });
-    }
   }
   log->opened_ = true;
   return log;
@@ -445,7 +442,6 @@ absl::Status Log::LoadCheckpoints() {
     MutexLock l(&mu_);
     next_index_ = size;
     durable_ = size;
-    written_ = size;
   }
   MutexLock l(&cp_mu_);
   checkpoints_ = std::move(loaded);

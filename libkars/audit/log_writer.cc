@@ -1,4 +1,4 @@
-// The log's writer and syncer threads: group commit, rotation and timed work. The rest of the
+// The log's writer thread: group commit, rotation and timed work. The rest of the
 // running log is in log.cc.
 #include <fcntl.h>
 
@@ -25,7 +25,7 @@ void Log::Fail(absl::Status s) {
   if (failure_.ok()) failure_ = std::move(s);
   pending_.clear();
   WakeAcknowledged();
-  sync_cv_.Signal();
+  work_cv_.SignalAll();
 }
 
 absl::Duration Log::WriterTimeout() {
@@ -68,44 +68,7 @@ void Log::WriterLoop() {
       batch.clear();
     }
     WriterTimers();
-    if (stop) break;
-  }
-  MutexLock l(&mu_);
-  writer_done_ = true;
-  sync_cv_.Signal();
-}
-
-// Batch mode only. One fdatasync at a time, back to back: each covers every record written
-// before it began, so it acknowledges all of them at once.
-void Log::SyncerLoop() {
-  for (;;) {
-    uint64_t target;
-    int fd;
-    std::string path;
-    std::string entries;
-    {
-      MutexLock l(&mu_);
-      while (written_ == durable_ && !writer_done_ && failure_.ok()) sync_cv_.Wait(&mu_);
-      if (!failure_.ok() || written_ == durable_) return;  // failed, or drained and stopping
-      target = written_;
-      fd = sync_fd_;
-      path = sync_path_;
-      entries.swap(unindexed_);
-    }
-    absl::Status s = DataSync(fd, path);
-    // The index follows the data it describes, so after a crash it never runs ahead of a synced
-    // segment; it needs no sync of its own because recovery rebuilds it from the segments.
-    if (s.ok()) s = AppendIndex(entries);
-    if (!s.ok()) {
-      Fail(std::move(s));
-      return;
-    }
-    MutexLock l(&mu_);
-    stats_.synced_records += target - durable_;
-    ++stats_.syncs;
-    durable_ = target;
-    WakeAcknowledged();
-    work_cv_.Signal();  // timed checkpoints may be waiting for these records
+    if (stop) return;
   }
 }
 
@@ -123,19 +86,11 @@ void Log::WriterTimers() {
     unsynced_ = false;
   }
   if (!options_.signer.has_value()) return;
-  uint64_t size, in_flight;
-  {
-    MutexLock l(&mu_);
-    size = durable_;
-    in_flight = written_ - durable_;
-  }
+  const uint64_t size = Size();
   bool due = false;
   {
     MutexLock l(&cp_mu_);
     const uint64_t signed_size = checkpoints_.empty() ? 0 : checkpoints_.back().size;
-    // Records are being synced: sign them once acknowledged (the syncer wakes this thread)
-    // rather than re-sign the old size now.
-    if (size == signed_size && in_flight > 0) return;
     if (size > signed_size || checkpoints_.empty()) {
       due = (options_.checkpoint_every_records > 0 &&
              size - signed_size >= options_.checkpoint_every_records) ||
@@ -197,8 +152,8 @@ absl::Status Log::FlushFrames(std::string& frames, std::string& entries,
   }
   if (absl::Status s = PwriteAll(fd, frames, segment_bytes_, path); !s.ok()) return s;
   segment_bytes_ += frames.size();
-  // The tree may run ahead of the acknowledged size: proofs and roots only use acknowledged
-  // sizes, and rotation needs the tree state at the new segment's start.
+  // The tree runs ahead of the acknowledged size until the sync: proofs and roots only use
+  // acknowledged sizes, and rotation needs the tree state at the new segment's start.
   {
     MutexLock t(&tree_mu_);
     for (const auto& [leaf, offset] : leaves) {
@@ -209,34 +164,24 @@ absl::Status Log::FlushFrames(std::string& frames, std::string& entries,
   const uint64_t records = leaves.size();
   frames.clear();
   leaves.clear();
-  if (options_.durability == Durability::kBatch) {
-    MutexLock l(&mu_);
-    written_ += records;
-    unindexed_ += entries;
-    sync_fd_ = fd;
-    sync_path_ = path;
-    ++stats_.batches;
-    sync_cv_.Signal();
-    entries.clear();
-    return absl::OkStatus();
-  }
   if (options_.durability == Durability::kInterval) {
     if (!unsynced_) last_sync_ = absl::Now();
     unsynced_ = true;
   } else if (absl::Status s = DataSync(fd, path); !s.ok()) {
     return s;
   }
+  // The index follows the data it describes, so after a crash it never runs ahead of a synced
+  // segment; it needs no sync of its own because recovery rebuilds it from the segments.
   absl::Status s = AppendIndex(entries);
   entries.clear();
   if (!s.ok()) return s;
   MutexLock l(&mu_);
   ++stats_.batches;
-  if (options_.durability == Durability::kEachAppend) {
+  if (options_.durability != Durability::kInterval) {
     ++stats_.syncs;
     stats_.synced_records += records;
   }
   durable_ += records;
-  written_ = durable_;
   WakeAcknowledged();
   return absl::OkStatus();
 }
