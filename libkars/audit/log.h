@@ -153,7 +153,7 @@ class Log {
   explicit Log(std::string dir, LogOptions options);
   absl::Status OpenExisting();  // log_open.cc
   absl::Status Initialize();    // log_open.cc
-  absl::Status Recover(uint64_t indexed);  // log_open.cc
+  absl::Status Recover(uint64_t indexed);  // log_recover.cc
   absl::Status LoadCheckpoints();  // log_open.cc
   absl::Status FinishRetention();  // log_retain.cc: completes an interrupted retention
 
