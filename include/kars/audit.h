@@ -67,7 +67,8 @@ KARS_API kars_status kars_audit_options_set_checkpoint_cadence(kars_audit_option
 
 /* Sets the checkpoint signing key from its private key text (as written by kars_audit_keygen).
  * The text is parsed at once; the options keep only the key object, never the text.
- * Errors: KARS_E_INVALID_ARGUMENT naming what is malformed. */
+ * Errors: KARS_E_INVALID_ARGUMENT naming what is malformed, or when the key is a witness
+ * (KARS_AUDIT_KEY_COSIGNATURE) key. */
 KARS_API kars_status kars_audit_options_set_signing_key(kars_audit_options *options,
                                                         const char *private_key,
                                                         size_t private_key_len, kars_error **err);
@@ -102,10 +103,13 @@ KARS_API kars_status kars_audit_options_set_create(kars_audit_options *options,
 typedef struct kars_audit_log kars_audit_log;
 
 /* Opens (or creates) the log in `dir` (NUL-terminated path). options may be NULL for defaults.
- * After a crash, a torn last record is cut and the same log continues; see
- * kars_audit_log_recovery_notes. Errors: KARS_E_NOT_FOUND (no log and not creating),
- * KARS_E_INVALID_ARGUMENT (not an audit log, origin mismatch), KARS_E_PRECONDITION (open for
- * writing elsewhere), KARS_E_TAMPERED (damage other than a torn tail: never repaired),
+ * After a crash, a torn last record is cut and the same log continues, and an interrupted
+ * kars_audit_log_retain is finished; see kars_audit_log_recovery_notes. A log whose oldest
+ * segments were dropped by retention opens from the tree state its first kept segment carries.
+ * Errors: KARS_E_NOT_FOUND (no log and not creating),
+ * KARS_E_INVALID_ARGUMENT (not an audit log, origin mismatch, a signing key of the wrong type),
+ * KARS_E_PRECONDITION (open for writing elsewhere; or read-only while an interrupted retention
+ * waits for a writable open), KARS_E_TAMPERED (damage other than a torn tail: never repaired),
  * KARS_E_DENIED (checkpoints signed by another key), KARS_E_IO. */
 KARS_API kars_status kars_audit_log_open(kars_audit_log **out, const char *dir,
                                          const kars_audit_options *options, kars_error **err);
