@@ -48,7 +48,14 @@ void Log::WriterLoop() {
     bool stop = false;
     {
       MutexLock l(&mu_);
-      if (pending_.empty() && !stopping_) work_cv_.WaitWithTimeout(&mu_, timeout);
+      if (pending_.empty() && !stopping_) {
+        // std's wait_for overflows on an infinite timeout and returns at once: wait plainly.
+        if (timeout == absl::InfiniteDuration()) {
+          work_cv_.Wait(&mu_);
+        } else {
+          work_cv_.WaitWithTimeout(&mu_, timeout);
+        }
+      }
       if (!failure_.ok()) {
         pending_.clear();
       } else if (options_.durability == Durability::kEachAppend) {
