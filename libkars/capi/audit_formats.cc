@@ -24,18 +24,17 @@ using kars::capi::FillBuf;
 using kars::capi::Guard;
 using kars::capi::RequireBytes;
 
-// A C caller may pass any int: read the raw value, since an out-of-range enum is undefined
-// behaviour in C++.
+// A C caller may pass any int: read the raw bytes of the parameter (never its value as the
+// enum type), since an out-of-range enum value is undefined behaviour in C++.
 template <typename Enum>
-int RawEnum(Enum e) {
+int RawEnum(const Enum* e) {
   int raw = 0;
-  static_assert(sizeof raw == sizeof e, "ABI enums are int-sized");
-  std::memcpy(&raw, &e, sizeof raw);
+  static_assert(sizeof raw == sizeof *e, "ABI enums are int-sized");
+  std::memcpy(&raw, e, sizeof raw);
   return raw;
 }
 
-absl::StatusOr<int> ProofFormat(kars_audit_proof_format format, bool inclusion) {
-  const int raw = RawEnum(format);
+absl::StatusOr<int> ProofFormat(int raw, bool inclusion) {
   switch (raw) {
     case KARS_AUDIT_PROOF_TEXT:
     case KARS_AUDIT_PROOF_RFC6962:
@@ -60,7 +59,7 @@ kars_status kars_audit_log_inclusion_proof_v2(kars_buf* proof, kars_audit_log* l
   return Guard(err, [&]() -> absl::Status {
     KARS_REQUIRE_ARG(proof);
     KARS_REQUIRE_ARG(log);
-    absl::StatusOr<int> f = ProofFormat(format, true);
+    absl::StatusOr<int> f = ProofFormat(RawEnum(&format), true);
     if (!f.ok()) return f.status();
     absl::StatusOr<kars::audit::InclusionProof> p = log->log->Inclusion(index, tree_size);
     if (!p.ok()) return p.status();
@@ -88,7 +87,7 @@ kars_status kars_audit_log_consistency_proof_v2(kars_buf* proof, kars_audit_log*
   return Guard(err, [&]() -> absl::Status {
     KARS_REQUIRE_ARG(proof);
     KARS_REQUIRE_ARG(log);
-    absl::StatusOr<int> f = ProofFormat(format, false);
+    absl::StatusOr<int> f = ProofFormat(RawEnum(&format), false);
     if (!f.ok()) return f.status();
     absl::StatusOr<kars::audit::ConsistencyProof> p = log->log->Consistency(old_size, new_size);
     if (!p.ok()) return p.status();
@@ -107,7 +106,7 @@ kars_status kars_audit_inclusion_verify_v2(const char* public_key, size_t public
     KARS_REQUIRE_ARG(public_key);
     KARS_REQUIRE_ARG(proof);
     if (absl::Status s = RequireBytes(record, record_len, "record"); !s.ok()) return s;
-    absl::StatusOr<int> f = ProofFormat(format, true);
+    absl::StatusOr<int> f = ProofFormat(RawEnum(&format), true);
     if (!f.ok()) return f.status();
     const absl::string_view key = Bytes(public_key, public_key_len);
     const absl::string_view rec = Bytes(record, record_len);
@@ -139,7 +138,7 @@ kars_status kars_audit_consistency_verify_v2(const char* public_key, size_t publ
     KARS_REQUIRE_ARG(old_checkpoint);
     KARS_REQUIRE_ARG(new_checkpoint);
     if (absl::Status s = RequireBytes(proof, proof_len, "proof"); !s.ok()) return s;
-    absl::StatusOr<int> f = ProofFormat(format, false);
+    absl::StatusOr<int> f = ProofFormat(RawEnum(&format), false);
     if (!f.ok()) return f.status();
     const absl::string_view key = Bytes(public_key, public_key_len);
     const absl::string_view old_cp = Bytes(old_checkpoint, old_checkpoint_len);
@@ -159,7 +158,7 @@ kars_status kars_audit_keygen_v2(kars_buf* private_key, kars_buf* public_key, co
     KARS_REQUIRE_ARG(private_key);
     KARS_REQUIRE_ARG(public_key);
     KARS_REQUIRE_ARG(name);
-    const int raw = RawEnum(type);
+    const int raw = RawEnum(&type);
     if (raw != KARS_AUDIT_KEY_NOTE && raw != KARS_AUDIT_KEY_COSIGNATURE) {
       return absl::InvalidArgumentError(absl::StrCat("unknown key type ", raw));
     }
