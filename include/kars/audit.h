@@ -8,6 +8,8 @@
  * Proofs travel as text (RFC 6962 hash lists, one base64 hash per line, leaf side first):
  *   kars-audit-inclusion-proof/v1\nindex <i>\nsize <n>\n<hash>\n...
  *   kars-audit-consistency-proof/v1\nold <m>\nnew <n>\n<hash>\n...
+ * or, for independent verifiers, as bare RFC 6962 audit paths or C2SP tlog-proof text (see
+ * kars_audit_proof_format).
  * Keys are C2SP signed-note Ed25519 keys: the private key "PRIVATE+KEY+<name>+<hash>+<base64>"
  * and the public (verifier) key "<name>+<hash>+<base64>".
  */
@@ -65,7 +67,8 @@ KARS_API kars_status kars_audit_options_set_checkpoint_cadence(kars_audit_option
 
 /* Sets the checkpoint signing key from its private key text (as written by kars_audit_keygen).
  * The text is parsed at once; the options keep only the key object, never the text.
- * Errors: KARS_E_INVALID_ARGUMENT naming what is malformed. */
+ * Errors: KARS_E_INVALID_ARGUMENT naming what is malformed, or when the key is a witness
+ * (KARS_AUDIT_KEY_COSIGNATURE) key. */
 KARS_API kars_status kars_audit_options_set_signing_key(kars_audit_options *options,
                                                         const char *private_key,
                                                         size_t private_key_len, kars_error **err);
@@ -100,10 +103,13 @@ KARS_API kars_status kars_audit_options_set_create(kars_audit_options *options,
 typedef struct kars_audit_log kars_audit_log;
 
 /* Opens (or creates) the log in `dir` (NUL-terminated path). options may be NULL for defaults.
- * After a crash, a torn last record is cut and the same log continues; see
- * kars_audit_log_recovery_notes. Errors: KARS_E_NOT_FOUND (no log and not creating),
- * KARS_E_INVALID_ARGUMENT (not an audit log, origin mismatch), KARS_E_PRECONDITION (open for
- * writing elsewhere), KARS_E_TAMPERED (damage other than a torn tail: never repaired),
+ * After a crash, a torn last record is cut and the same log continues, and an interrupted
+ * kars_audit_log_retain is finished; see kars_audit_log_recovery_notes. A log whose oldest
+ * segments were dropped by retention opens from the tree state its first kept segment carries.
+ * Errors: KARS_E_NOT_FOUND (no log and not creating),
+ * KARS_E_INVALID_ARGUMENT (not an audit log, origin mismatch, a signing key of the wrong type),
+ * KARS_E_PRECONDITION (open for writing elsewhere; or read-only while an interrupted retention
+ * waits for a writable open), KARS_E_TAMPERED (damage other than a torn tail: never repaired),
  * KARS_E_DENIED (checkpoints signed by another key), KARS_E_IO. */
 KARS_API kars_status kars_audit_log_open(kars_audit_log **out, const char *dir,
                                          const kars_audit_options *options, kars_error **err);
@@ -230,12 +236,15 @@ KARS_API kars_status kars_audit_verify_dir_with_checkpoints(
 
 /* Co-signs `checkpoint` as a witness, but only after checking it: it must be signed by
  * `log_public_key` and, when the witness state file `state_path` (NUL-terminated; created on
- * first use, mode 0600) holds an earlier co-signed checkpoint, `consistency_proof` (text, may
- * be NULL when the size did not change or on first use) must prove the new tree extends it.
- * *cosigned receives the note with the witness's signature line added. One call at a time per
- * state file. Errors: KARS_E_DENIED / KARS_E_TAMPERED (log signature), KARS_E_TAMPERED (the log
+ * first use, mode 0600) holds an earlier co-signed checkpoint, `consistency_proof` (kars text,
+ * or a bare RFC 6962 path as KARS_AUDIT_PROOF_RFC6962; may be NULL when the size did not change
+ * or on first use) must prove the new tree extends it.
+ * *cosigned receives the note with the witness's C2SP tlog-cosignature cosignature/v1 line added
+ * (timestamped now); `witness_private_key` must be a KARS_AUDIT_KEY_COSIGNATURE key
+ * (kars_audit_keygen_v2). The new state is durable before the call returns. One call at a time
+ * per state file. Errors: KARS_E_DENIED / KARS_E_TAMPERED (log signature), KARS_E_TAMPERED (the log
  * shrank, forked or rewrote history), KARS_E_INVALID_ARGUMENT (malformed input, another log's
- * checkpoint, wrong proof sizes), KARS_E_IO. */
+ * checkpoint, wrong proof sizes, a witness key of the wrong type), KARS_E_IO. */
 KARS_API kars_status kars_audit_witness_cosign(kars_buf *cosigned, const char *state_path,
                                                const char *witness_private_key,
                                                size_t witness_private_key_len,
@@ -244,6 +253,112 @@ KARS_API kars_status kars_audit_witness_cosign(kars_buf *cosigned, const char *s
                                                const uint8_t *checkpoint, size_t checkpoint_len,
                                                const uint8_t *consistency_proof,
                                                size_t consistency_proof_len, kars_error **err);
+
+/* --- Standard encodings for independent verifiers (added in 0.2). --- */
+
+/* How a proof is encoded. Values are part of the ABI.
+ * KARS_AUDIT_PROOF_TEXT is the kars text envelope described at the top of this header.
+ * KARS_AUDIT_PROOF_RFC6962 is the bare RFC 6962 / RFC 9162 audit path: the proof's node hashes,
+ * 32 bytes each, concatenated in RFC order (for inclusion, leaf side first: RFC 9162
+ * InclusionProofDataV2.inclusion_path; for consistency, RFC 9162
+ * ConsistencyProofDataV2.consistency_path), without length prefixes. It carries no index or
+ * size: the index is the record's `sequence` and the sizes are the checkpoints'. This is what
+ * golang.org/x/mod/sumdb/tlog's RecordProof / TreeProof and other RFC verifiers take.
+ * KARS_AUDIT_PROOF_TLOG is C2SP tlog-proof@v1 text (https://c2sp.org/tlog-proof), inclusion
+ * proofs only: "c2sp.org/tlog-proof@v1\nindex <i>\n<base64 hash>\n...\n\n<checkpoint note>",
+ * self-contained because it embeds the signed checkpoint it proves against.
+ * RFC 9162's TLS structures as a whole are not offered: they begin with a LogID (a DER OID),
+ * which a kars log, named by its checkpoint origin, does not have. */
+typedef enum kars_audit_proof_format {
+  KARS_AUDIT_PROOF_TEXT = 0,
+  KARS_AUDIT_PROOF_RFC6962 = 1,
+  KARS_AUDIT_PROOF_TLOG = 2
+} kars_audit_proof_format;
+
+/* As kars_audit_log_inclusion_proof, in `format`. For KARS_AUDIT_PROOF_TLOG, tree_size must be
+ * the size of a checkpoint the log signed (e.g. the latest), which the proof embeds.
+ * Errors: those of kars_audit_log_inclusion_proof; KARS_E_NOT_FOUND (TLOG: no checkpoint was
+ * signed at tree_size; or the record was dropped by kars_audit_log_retain);
+ * KARS_E_INVALID_ARGUMENT (unknown format). */
+KARS_API kars_status kars_audit_log_inclusion_proof_v2(kars_buf *proof, kars_audit_log *log,
+                                                       uint64_t index, uint64_t tree_size,
+                                                       kars_audit_proof_format format,
+                                                       kars_error **err);
+
+/* As kars_audit_log_consistency_proof, in `format` (TEXT or RFC6962; TLOG has no consistency
+ * form). Errors: those of kars_audit_log_consistency_proof; KARS_E_NOT_FOUND (old_size is below
+ * the records kept after kars_audit_log_retain); KARS_E_INVALID_ARGUMENT (unknown or
+ * inclusion-only format). */
+KARS_API kars_status kars_audit_log_consistency_proof_v2(kars_buf *proof, kars_audit_log *log,
+                                                         uint64_t old_size, uint64_t new_size,
+                                                         kars_audit_proof_format format,
+                                                         kars_error **err);
+
+/* As kars_audit_inclusion_verify, with the proof in `format`. For TEXT and RFC6962 `checkpoint`
+ * is the signed checkpoint to verify against (the RFC6962 path is for the record's `sequence`
+ * in a tree of the checkpoint's size); for TLOG the proof carries its checkpoint and
+ * `checkpoint` must be NULL. Errors: those of kars_audit_inclusion_verify;
+ * KARS_E_INVALID_ARGUMENT (unknown format, a checkpoint passed with TLOG, a path that is not a
+ * whole number of 32-byte hashes). */
+KARS_API kars_status kars_audit_inclusion_verify_v2(const char *public_key, size_t public_key_len,
+                                                    const uint8_t *checkpoint,
+                                                    size_t checkpoint_len, const uint8_t *proof,
+                                                    size_t proof_len,
+                                                    kars_audit_proof_format format,
+                                                    const uint8_t *record, size_t record_len,
+                                                    kars_error **err);
+
+/* As kars_audit_consistency_verify, with the proof in `format` (TEXT or RFC6962).
+ * Errors: those of kars_audit_consistency_verify; KARS_E_INVALID_ARGUMENT (unknown format). */
+KARS_API kars_status kars_audit_consistency_verify_v2(
+    const char *public_key, size_t public_key_len, const uint8_t *old_checkpoint,
+    size_t old_checkpoint_len, const uint8_t *new_checkpoint, size_t new_checkpoint_len,
+    const uint8_t *proof, size_t proof_len, kars_audit_proof_format format, kars_error **err);
+
+/* Key types: the C2SP signed-note algorithm byte. Values are part of the ABI. */
+typedef enum kars_audit_key_type {
+  /* Ed25519 note signatures: a log's checkpoint signing key. */
+  KARS_AUDIT_KEY_NOTE = 1,
+  /* C2SP tlog-cosignature cosignature/v1 (Ed25519, key ID over algorithm byte 0x04): a
+   * witness key for kars_audit_witness_cosign. */
+  KARS_AUDIT_KEY_COSIGNATURE = 4
+} kars_audit_key_type;
+
+/* As kars_audit_keygen, for a key of `type`. kars_audit_keygen makes KARS_AUDIT_KEY_NOTE keys.
+ * Errors: KARS_E_INVALID_ARGUMENT (bad name, unknown type). */
+KARS_API kars_status kars_audit_keygen_v2(kars_buf *private_key, kars_buf *public_key,
+                                          const char *name, size_t name_len,
+                                          kars_audit_key_type type, kars_error **err);
+
+/* Verifies the C2SP cosignature/v1 of the witness whose public key (type
+ * KARS_AUDIT_KEY_COSIGNATURE, as written by kars_audit_keygen_v2) is `witness_public_key` on the
+ * checkpoint note `note`, as added by kars_audit_witness_cosign; *timestamp (may be NULL)
+ * receives the cosignature's time (POSIX seconds). It checks only the witness's statement; check
+ * the log's own signature with kars_audit_checkpoint_verify. Errors: KARS_E_INVALID_ARGUMENT
+ * (malformed key or note, a key of the wrong type, a cosignature line of the wrong length),
+ * KARS_E_DENIED (no cosignature by this witness), KARS_E_TAMPERED (the cosignature does not
+ * verify: the checkpoint or its time was altered). */
+KARS_API kars_status kars_audit_cosignature_verify(uint64_t *timestamp,
+                                                   const char *witness_public_key,
+                                                   size_t witness_public_key_len,
+                                                   const uint8_t *note, size_t note_len,
+                                                   kars_error **err);
+
+/* --- Retention (added in 0.2). --- */
+
+/* Drops whole segments holding only records below `before`, oldest first, and sets
+ * *first_kept (may be NULL) to the first record still kept (a segment start at or below
+ * `before`; unchanged when no segment qualifies). The first kept segment carries the tree state
+ * before it, so the rest still verifies (kars_audit_verify_dir) and proves against every
+ * checkpoint; with a signing key a checkpoint of the current size is signed first. Reads and
+ * proofs of dropped records then fail with KARS_E_NOT_FOUND. Crash-safe: a kill at any point
+ * leaves a log that opens (finishing the retention) and verifies. Errors: KARS_E_PRECONDITION
+ * (read-only or closed), KARS_E_INVALID_ARGUMENT (`before` beyond the log's size), KARS_E_IO. */
+KARS_API kars_status kars_audit_log_retain(uint64_t *first_kept, kars_audit_log *log,
+                                           uint64_t before, kars_error **err);
+
+/* The index of the oldest record still kept: 0 unless kars_audit_log_retain dropped some. */
+KARS_API uint64_t kars_audit_log_first_index(const kars_audit_log *log);
 
 /* Converts stored record bytes to JSON (protobuf JSON mapping), NUL-terminated.
  * Errors: KARS_E_INVALID_ARGUMENT when the bytes are not an AuditRecord. */

@@ -49,6 +49,7 @@ std::shared_ptr<EVP_PKEY> Own(EVP_PKEY* k) { return std::shared_ptr<EVP_PKEY>(k,
 struct KeyParts {
   std::string name;
   uint32_t hash = 0;
+  uint8_t alg = 0;
   std::string key;  // 32 raw bytes
 };
 
@@ -65,10 +66,13 @@ absl::StatusOr<KeyParts> SplitKey(absl::string_view text, absl::string_view what
   out.hash = *hash;
   absl::StatusOr<std::string> raw = Base64Decode(parts[2], what);
   if (!raw.ok()) return raw.status();
-  if (raw->size() != 1 + kKeySize || static_cast<uint8_t>((*raw)[0]) != kAlgEd25519) {
+  const uint8_t alg = raw->empty() ? 0 : static_cast<uint8_t>((*raw)[0]);
+  if (raw->size() != 1 + kKeySize || (alg != kAlgEd25519 && alg != kAlgCosignatureV1)) {
     SecureZero(raw->data(), raw->size());
-    return absl::InvalidArgumentError(absl::StrCat(what, ": not an Ed25519 key"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        what, ": not an Ed25519 note key (type 0x01) or cosignature/v1 key (type 0x04)"));
   }
+  out.alg = alg;
   out.key = raw->substr(1);
   SecureZero(raw->data(), raw->size());
   return out;
@@ -88,16 +92,31 @@ absl::Status CheckKeyName(absl::string_view name) {
   return absl::OkStatus();
 }
 
-uint32_t KeyHash(absl::string_view name, absl::string_view public_key) {
+uint32_t KeyHash(absl::string_view name, absl::string_view public_key, uint8_t alg) {
   std::string input = absl::StrCat(name, "\n");
-  input.push_back(static_cast<char>(kAlgEd25519));
+  input.push_back(static_cast<char>(alg));
   input.append(public_key.data(), public_key.size());
   Hash h = Sha256(input);
   return uint32_t{h[0]} << 24 | uint32_t{h[1]} << 16 | uint32_t{h[2]} << 8 | uint32_t{h[3]};
 }
 
-absl::StatusOr<Verifier> Verifier::FromRaw(absl::string_view name, absl::string_view public_key) {
+absl::Status RequireKeyType(const Verifier& key, uint8_t alg, absl::string_view role) {
+  if (key.alg() == alg) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      role, ": key '", key.name(), "' is a ",
+      key.alg() == kAlgCosignatureV1 ? "cosignature/v1 witness key (type 0x04)"
+                                     : "note signing key (type 0x01)",
+      ", not a ",
+      alg == kAlgCosignatureV1 ? "cosignature/v1 witness key (type 0x04)"
+                               : "note signing key (type 0x01)"));
+}
+
+absl::StatusOr<Verifier> Verifier::FromRaw(absl::string_view name, absl::string_view public_key,
+                                           uint8_t alg) {
   if (absl::Status s = CheckKeyName(name); !s.ok()) return s;
+  if (alg != kAlgEd25519 && alg != kAlgCosignatureV1) {
+    return absl::InvalidArgumentError("public key: unknown key type");
+  }
   if (public_key.size() != kKeySize) {
     return absl::InvalidArgumentError("public key: Ed25519 keys are 32 bytes");
   }
@@ -108,7 +127,8 @@ absl::StatusOr<Verifier> Verifier::FromRaw(absl::string_view name, absl::string_
   Verifier v;
   v.name_ = std::string(name.data(), name.size());
   v.public_key_ = std::string(public_key.data(), public_key.size());
-  v.key_hash_ = KeyHash(name, public_key);
+  v.alg_ = alg;
+  v.key_hash_ = KeyHash(name, public_key, alg);
   v.key_ = Own(k);
   return v;
 }
@@ -120,7 +140,7 @@ absl::StatusOr<Verifier> Verifier::FromText(absl::string_view vkey) {
   }
   absl::StatusOr<KeyParts> parts = SplitKey(vkey, "public key");
   if (!parts.ok()) return Prefixed("public key", parts.status());
-  absl::StatusOr<Verifier> v = FromRaw(parts->name, parts->key);
+  absl::StatusOr<Verifier> v = FromRaw(parts->name, parts->key, parts->alg);
   if (!v.ok()) return v.status();
   if (v->key_hash_ != parts->hash) {
     return absl::InvalidArgumentError("public key: key hash does not match name and key");
@@ -129,7 +149,7 @@ absl::StatusOr<Verifier> Verifier::FromText(absl::string_view vkey) {
 }
 
 std::string Verifier::Text() const {
-  std::string raw(1, static_cast<char>(kAlgEd25519));
+  std::string raw(1, static_cast<char>(alg_));
   raw += public_key_;
   return absl::StrCat(name_, "+", Hex8(key_hash_), "+", Base64Encode(raw));
 }
@@ -144,8 +164,11 @@ bool Verifier::Verify(absl::string_view message, absl::string_view sig) const {
                           message.size()) == 1;
 }
 
-absl::StatusOr<Signer> Signer::Generate(absl::string_view name) {
+absl::StatusOr<Signer> Signer::Generate(absl::string_view name, uint8_t alg) {
   if (absl::Status s = CheckKeyName(name); !s.ok()) return s;
+  if (alg != kAlgEd25519 && alg != kAlgCosignatureV1) {
+    return absl::InvalidArgumentError("key type must be 0x01 (note) or 0x04 (cosignature/v1)");
+  }
   unsigned char seed[kKeySize];
   if (RAND_bytes(seed, sizeof seed) != 1) return ossl::Error("generate Ed25519 key");
   std::string skey_raw(1, static_cast<char>(kAlgEd25519));
@@ -163,7 +186,7 @@ absl::StatusOr<Signer> Signer::Generate(absl::string_view name) {
   size_t pub_len = sizeof pub;
   if (EVP_PKEY_get_raw_public_key(k, pub, &pub_len) != 1) return ossl::Error("derive public key");
   absl::StatusOr<Verifier> v =
-      Verifier::FromRaw(name, absl::string_view(reinterpret_cast<char*>(pub), pub_len));
+      Verifier::FromRaw(name, absl::string_view(reinterpret_cast<char*>(pub), pub_len), alg);
   if (!v.ok()) return v.status();
   s.verifier_ = *std::move(v);
   return s;
@@ -186,8 +209,8 @@ absl::StatusOr<Signer> Signer::FromText(absl::string_view skey) {
   unsigned char pub[kKeySize];
   size_t pub_len = sizeof pub;
   if (EVP_PKEY_get_raw_public_key(k, pub, &pub_len) != 1) return ossl::Error("derive public key");
-  absl::StatusOr<Verifier> v =
-      Verifier::FromRaw(parts->name, absl::string_view(reinterpret_cast<char*>(pub), pub_len));
+  absl::StatusOr<Verifier> v = Verifier::FromRaw(
+      parts->name, absl::string_view(reinterpret_cast<char*>(pub), pub_len), parts->alg);
   if (!v.ok()) return v.status();
   if (v->key_hash() != parts->hash) {
     return absl::InvalidArgumentError("private key: key hash does not match name and key");
@@ -199,7 +222,7 @@ absl::StatusOr<Signer> Signer::FromText(absl::string_view skey) {
 std::string Signer::Text() const {
   unsigned char seed[kKeySize];
   size_t len = sizeof seed;
-  std::string raw(1, static_cast<char>(kAlgEd25519));
+  std::string raw(1, static_cast<char>(alg()));
   if (EVP_PKEY_get_raw_private_key(key_.get(), seed, &len) == 1) {
     raw.append(reinterpret_cast<const char*>(seed), len);
   }

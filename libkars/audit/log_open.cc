@@ -59,19 +59,6 @@ std::string DefaultOrigin() {
 
 }  // namespace
 
-std::vector<Hash> FrontierOf(const NodeSource& src, uint64_t size) {
-  std::vector<Hash> out;
-  uint64_t start = 0;
-  for (int level = 63; level >= 0; --level) {
-    const uint64_t width = uint64_t{1} << level;
-    if ((size & width) != 0) {
-      out.push_back(src.Node(level, start >> level));
-      start += width;
-    }
-  }
-  return out;
-}
-
 absl::StatusOr<std::unique_ptr<Log>> Log::Open(const std::string& dir, LogOptions options) {
   if (options.max_record_size == 0 || options.max_record_size > kMaxFrameRecord) {
     return absl::InvalidArgumentError("max record size must be between 1 byte and 256 MiB");
@@ -81,6 +68,12 @@ absl::StatusOr<std::unique_ptr<Log>> Log::Open(const std::string& dir, LogOption
   }
   if (!options.origin.empty()) {
     if (absl::Status s = CheckOrigin(options.origin); !s.ok()) return s;
+  }
+  if (options.signer.has_value()) {
+    if (absl::Status s = RequireKeyType(options.signer->verifier(), kAlgEd25519, "signing key");
+        !s.ok()) {
+      return s;
+    }
   }
   std::unique_ptr<Log> log(new Log(dir, std::move(options)));
   struct stat st;
@@ -119,7 +112,9 @@ absl::StatusOr<std::unique_ptr<Log>> Log::Open(const std::string& dir, LogOption
   }
   absl::Status s = has_marker ? log->OpenExisting() : log->Initialize();
   if (!s.ok()) return s;
-  if (!log->options_.read_only) log->writer_ = std::thread([l = log.get()] { l->WriterLoop(); });
+  if (!log->options_.read_only) {
+    log->writer_ = std::thread([l = log.get()] { l->WriterLoop(); });
+  }
   log->opened_ = true;
   return log;
 }
@@ -144,7 +139,12 @@ absl::Status Log::Initialize() {
     const std::string path = absl::StrCat(dir_, "/", name);
     absl::StatusOr<Fd> fd = OpenFile(path, O_RDWR | O_CREAT | O_TRUNC, 0640);
     if (!fd.ok()) return fd.status();
-    (name == kIndexFile ? index_fd_ : checkpoints_fd_) = *std::move(fd);
+    if (name == kIndexFile) {
+      MutexLock l(&index_mu_);
+      index_fd_ = *std::move(fd);
+    } else {
+      checkpoints_fd_ = *std::move(fd);
+    }
   }
   {
     MutexLock l(&tree_mu_);
@@ -166,6 +166,7 @@ absl::Status Log::OpenExisting() {
                                                    origin_, "', not '", options_.origin, "'"));
   }
   const int rw = options_.read_only ? O_RDONLY : O_RDWR;
+  if (absl::Status s = FinishRetention(); !s.ok()) return s;
 
   // Segments, in index order, each header checked.
   absl::StatusOr<std::vector<std::string>> names = ListDir(dir_);
@@ -177,12 +178,10 @@ absl::Status Log::OpenExisting() {
   }
   std::sort(found.begin(), found.end());
   if (found.empty()) return TamperedError(absl::StrCat(dir_, ": the log has no segment files"));
-  if (found[0].first != 0) {
-    return TamperedError(absl::StrCat(dir_, ": the first segment starts at index ", found[0].first,
-                                      ", not 0: segments were removed"));
-  }
+  // A first segment beyond 0 is what retention leaves; its header carries the tree before it.
   std::vector<Segment> segments;
   std::vector<size_t> header_sizes;
+  std::vector<Hash> base_frontier;
   for (auto& [first, path] : found) {
     absl::StatusOr<Fd> fd = OpenFile(path, rw);
     if (!fd.ok()) return fd.status();
@@ -196,9 +195,13 @@ absl::Status Log::OpenExisting() {
     if (h->first_index != first) {
       return TamperedError(absl::StrCat(path, ": header says first index ", h->first_index));
     }
+    if (segments.empty()) base_frontier = h->frontier;
     header_sizes.push_back(header_size);
     segments.push_back(Segment{first, path, *std::move(fd)});
   }
+  const uint64_t base = segments[0].first_index;
+  absl::StatusOr<HashTree> tree = HashTree::FromFrontier(base, base_frontier);
+  if (!tree.ok()) return TamperedError(absl::StrCat(segments[0].path, ": ", tree.status().message()));
 
   // The index: leaf hashes and offsets, checked for order against the segments.
   const std::string index_path = absl::StrCat(dir_, "/", kIndexFile);
@@ -206,17 +209,20 @@ absl::Status Log::OpenExisting() {
   if (!index_fd.ok()) return index_fd.status();
   absl::StatusOr<std::string> index = ReadWholeFile(index_path);
   if (!index.ok()) return index.status();
-  uint64_t indexed = index->size() / kIndexEntryBytes;
+  // Entry k of the index is record base + k.
+  const uint64_t entries = index->size() / kIndexEntryBytes;
+  const uint64_t indexed = base + entries;
   {
     MutexLock l(&tree_mu_);
-    tree_.Reserve(indexed);
-    offsets_.reserve(indexed);
+    tree_ = *std::move(tree);
+    tree_.Reserve(entries);
+    offsets_.reserve(entries);
     size_t seg = 0;
     uint64_t prev_offset = 0;
-    for (uint64_t i = 0; i < indexed; ++i) {
+    for (uint64_t i = base; i < indexed; ++i) {
       Hash leaf;
       uint64_t offset;
-      DecodeIndexEntry(index->data() + i * kIndexEntryBytes, &leaf, &offset);
+      DecodeIndexEntry(index->data() + (i - base) * kIndexEntryBytes, &leaf, &offset);
       while (seg + 1 < segments.size() && segments[seg + 1].first_index <= i) ++seg;
       const bool first_in_segment = i == segments[seg].first_index;
       if (offset < header_sizes[seg] || (!first_in_segment && offset <= prev_offset)) {
@@ -228,130 +234,12 @@ absl::Status Log::OpenExisting() {
     }
     segments_ = std::move(segments);
   }
-  index_fd_ = *std::move(index_fd);
+  {
+    MutexLock l(&index_mu_);
+    index_fd_ = *std::move(index_fd);
+  }
   if (absl::Status s = Recover(indexed); !s.ok()) return s;
   return LoadCheckpoints();
-}
-
-// Brings index and segments into agreement: drops index entries whose frames are not (or no
-// longer) in the segments, indexes complete frames beyond the index, and cuts a torn tail.
-absl::Status Log::Recover(uint64_t indexed) {
-  MutexLock l(&tree_mu_);
-  const std::string index_path = absl::StrCat(dir_, "/", kIndexFile);
-  // Index entries ahead of the data: only possible after power loss in interval mode, or when
-  // records were removed; the checkpoint check in LoadCheckpoints tells the two apart.
-  uint64_t keep = indexed;
-  while (keep > 0) {
-    const Segment& seg = SegmentFor(keep - 1);
-    char head[kFrameHeaderSize];
-    absl::StatusOr<uint64_t> size = FileSize(seg.fd.get(), seg.path);
-    if (!size.ok()) return size.status();
-    const uint64_t off = offsets_[keep - 1];
-    bool valid = off + kFrameHeaderSize <= *size;
-    if (valid) {
-      if (absl::Status s = PreadAll(seg.fd.get(), head, sizeof head, off, seg.path); !s.ok()) {
-        return s;
-      }
-      const uint32_t len = FrameRecordLength(head);
-      valid = off + FrameSize(len) <= *size &&
-              std::memcmp(head + 4, tree_.leaf_hash(keep - 1).data(), 4) == 0;
-    }
-    if (valid) break;
-    --keep;
-  }
-  if (!options_.read_only &&
-      ::ftruncate(index_fd_.get(), static_cast<off_t>(keep * kIndexEntryBytes)) != 0) {
-    return ErrnoError(absl::StrCat("truncate ", index_path), errno);
-  }
-  if (keep < indexed) {
-    report_.dropped_index_entries = indexed - keep;
-    HashTree rebuilt;
-    rebuilt.Reserve(keep);
-    for (uint64_t i = 0; i < keep; ++i) rebuilt.AppendLeafHash(tree_.leaf_hash(i));
-    tree_ = std::move(rebuilt);
-    offsets_.resize(keep);
-  }
-  if (options_.read_only) return absl::OkStatus();
-
-  // Scan from just after the last indexed frame to the end of the last segment.
-  size_t seg_i = 0;
-  uint64_t pos = 0;
-  if (keep > 0) {
-    while (seg_i + 1 < segments_.size() && segments_[seg_i + 1].first_index <= keep - 1) ++seg_i;
-    char head[kFrameHeaderSize];
-    const Segment& seg = segments_[seg_i];
-    if (absl::Status s = PreadAll(seg.fd.get(), head, sizeof head, offsets_[keep - 1], seg.path);
-        !s.ok()) {
-      return s;
-    }
-    pos = offsets_[keep - 1] + FrameSize(FrameRecordLength(head));
-  }
-  std::string new_entries;
-  for (; seg_i < segments_.size(); ++seg_i) {
-    Segment& seg = segments_[seg_i];
-    absl::StatusOr<Mapping> map = Mapping::Open(seg.path);
-    if (!map.ok()) return map.status();
-    size_t header_size = 0;
-    absl::StatusOr<SegmentHeader> header = DecodeSegmentHeader(map->bytes(), &header_size);
-    if (!header.ok()) return TamperedError(absl::StrCat(seg.path, ": ", header.status().message()));
-    if (pos == 0) pos = header_size;
-    absl::Status bad;
-    ScanResult r = ScanFrames(map->bytes(), pos, [&](size_t off, absl::string_view rec,
-                                                      const Hash& leaf) {
-      const uint64_t index = tree_.size();
-      absl::StatusOr<v1::AuditRecord> parsed = DecodeRecord(rec);
-      if (!parsed.ok() || parsed->sequence() != index) {
-        bad = TamperedError(absl::StrCat(seg.path, ": record at offset ", off,
-                                         " is not record ", index));
-        return false;
-      }
-      tree_.AppendLeafHash(leaf);
-      offsets_.push_back(off);
-      AppendIndexEntry(&new_entries, leaf, off);
-      ++report_.reindexed_records;
-      return true;
-    });
-    if (!bad.ok()) return bad;
-    const bool last = seg_i + 1 == segments_.size();
-    if (r.end == ScanEnd::kCorrupt || (r.end == ScanEnd::kTorn && !last)) {
-      return TamperedError(absl::StrCat(seg.path, ": ", r.problem, " after record ",
-                                        tree_.size(), "; refusing to repair a damaged log"));
-    }
-    if (r.end == ScanEnd::kTorn) {
-      report_.truncated_bytes = map->bytes().size() - r.good_end;
-      if (::ftruncate(seg.fd.get(), static_cast<off_t>(r.good_end)) != 0) {
-        return ErrnoError(absl::StrCat("truncate ", seg.path), errno);
-      }
-      if (absl::Status s = DataSync(seg.fd.get(), seg.path); !s.ok()) return s;
-      absl::StrAppend(&report_.notes, "torn tail: cut ", report_.truncated_bytes, " bytes (",
-                      r.problem, ") from ", seg.path, "; ");
-    }
-    if (last) {
-      segment_bytes_ = r.good_end;
-      segment_header_bytes_ = header_size;
-    }
-    if (!last && segments_[seg_i + 1].first_index != tree_.size()) {
-      return TamperedError(absl::StrCat(segments_[seg_i + 1].path, ": starts at index ",
-                                        segments_[seg_i + 1].first_index, " but ", seg.path,
-                                        " ends at ", tree_.size()));
-    }
-    pos = 0;
-  }
-  if (!new_entries.empty()) {
-    absl::StatusOr<uint64_t> end = FileSize(index_fd_.get(), index_path);
-    if (!end.ok()) return end.status();
-    if (absl::Status s = PwriteAll(index_fd_.get(), new_entries, *end, index_path); !s.ok()) {
-      return s;
-    }
-    if (absl::Status s = DataSync(index_fd_.get(), index_path); !s.ok()) return s;
-    absl::StrAppend(&report_.notes, "indexed ", report_.reindexed_records,
-                    " records beyond the index; ");
-  }
-  if (report_.dropped_index_entries > 0) {
-    absl::StrAppend(&report_.notes, "dropped ", report_.dropped_index_entries,
-                    " index entries without records; ");
-  }
-  return absl::OkStatus();
 }
 
 absl::Status Log::LoadCheckpoints() {
@@ -407,7 +295,9 @@ absl::Status Log::LoadCheckpoints() {
         return TamperedError(absl::StrCat("checkpoint origin '", cp->origin,
                                           "' is not the log's origin '", origin_, "'"));
       }
-      if (*tree_.Root(cp->size) != cp->root) {
+      // A checkpoint older than the kept records (retention) cannot be recomputed; verify checks
+      // the kept ones against later checkpoints.
+      if (cp->size >= tree_.base() && *tree_.Root(cp->size) != cp->root) {
         return TamperedError(absl::StrCat("the tree at size ", cp->size,
                                           " no longer has the root its checkpoint signed"));
       }

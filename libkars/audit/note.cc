@@ -116,6 +116,10 @@ std::string FormatNote(const Note& note) {
 }
 
 absl::StatusOr<NoteSignature> SignNoteText(const Signer& signer, absl::string_view text) {
+  if (absl::Status s = RequireKeyType(signer.verifier(), kAlgEd25519, "note signing key");
+      !s.ok()) {
+    return s;
+  }
   if (text.empty() || text.back() != '\n') {
     return absl::InvalidArgumentError("note: text must end with a newline");
   }
@@ -129,6 +133,7 @@ absl::StatusOr<NoteSignature> SignNoteText(const Signer& signer, absl::string_vi
 }
 
 absl::Status VerifyNote(const Note& note, const Verifier& verifier) {
+  if (absl::Status s = RequireKeyType(verifier, kAlgEd25519, "public key"); !s.ok()) return s;
   bool seen = false;
   for (const NoteSignature& sig : note.signatures) {
     if (sig.name != verifier.name() || sig.key_hash != verifier.key_hash()) continue;

@@ -128,10 +128,17 @@ class Verification {
   }
 
   absl::Status LoadIndex() {
+    // While a retention runs (or after it was interrupted) the index may already start at the
+    // new first segment while older ones still exist: it is a cache, so leave it unchecked.
+    const std::string journal = absl::StrCat(dir_, "/", kRetainFile);
+    if (ReadWholeFile(journal).ok()) {
+      report_.notes = "a retention is in progress or was interrupted: the index was not checked";
+      return absl::OkStatus();
+    }
     absl::StatusOr<std::string> bytes = ReadWholeFile(absl::StrCat(dir_, "/", kIndexFile));
     if (!bytes.ok()) return Fail(bytes.status(), std::nullopt);
     index_ = *std::move(bytes);
-    indexed_ = index_.size() / kIndexEntryBytes;
+    index_entries_ = index_.size() / kIndexEntryBytes;
     return absl::OkStatus();
   }
 
@@ -144,7 +151,11 @@ class Verification {
                       absl::StrCat("the records do not have the root ", it->second.source,
                                    " signed for tree size ", range_.size(),
                                    ": a record in [", verified_size_, ", ", range_.size(),
-                                   ") was changed, inserted or removed"));
+                                   ") was changed, inserted or removed",
+                                   verified_size_ == report_.first_index && verified_size_ > 0
+                                       ? ", or the tree state the first kept segment carries "
+                                         "was altered"
+                                       : ""));
     }
     verified_size_ = range_.size();
     ++report_.checkpoints_verified;
@@ -174,12 +185,20 @@ class Verification {
         return Tampered(first, absl::StrCat(path, ": header says first index ",
                                             header->first_index));
       }
+      if (k == 0) index_base_ = first;
       if (k == 0 && first > 0) {
-        // Retention removed older segments: start from the tree state this one carries.
+        // Retention removed older segments: start from the tree state this one carries, which
+        // every later signed root then checks (and a checkpoint at exactly this size at once).
         if (absl::Status s = CompactRange::FromState(first, header->frontier, &range_); !s.ok()) {
           return Tampered(first, absl::StrCat(path, ": ", s.message()));
         }
         verified_size_ = first;
+        report_.first_index = first;
+        if (absl::Status s = CheckRoots(); !s.ok()) {
+          return Tampered(first, absl::StrCat(path, ": the tree state it carries for the ", first,
+                                              " dropped records is not the signed one: ",
+                                              s.message()));
+        }
       } else if (first != expected) {
         return Tampered(std::min(first, expected),
                         first > expected
@@ -189,6 +208,13 @@ class Verification {
                                            " but earlier segments already hold records up to ",
                                            expected - 1));
       } else if (header->frontier != range_.hashes()) {
+        if (report_.first_index > 0 && verified_size_ == report_.first_index) {
+          // Nothing signed has vouched for the carried state yet: it is as suspect as this one.
+          return Tampered(report_.first_index,
+                          absl::StrCat(path, ": its tree state differs from the tree state ",
+                                       segments[0].second, " carries for the dropped records "
+                                       "plus the records since: one of them was altered"));
+        }
         return Tampered(first, absl::StrCat(path, ": its tree state differs from the records before it"));
       }
       absl::Status bad;
@@ -228,10 +254,11 @@ class Verification {
       return Tampered(i, absl::StrCat("position ", i, " holds record ", *seq,
                                       " again: a record was inserted or records reordered"));
     }
-    if (i < indexed_) {
+    if (i >= index_base_ && i - index_base_ < index_entries_) {
       Hash indexed_leaf;
       uint64_t indexed_offset;
-      DecodeIndexEntry(index_.data() + i * kIndexEntryBytes, &indexed_leaf, &indexed_offset);
+      DecodeIndexEntry(index_.data() + (i - index_base_) * kIndexEntryBytes, &indexed_leaf,
+                       &indexed_offset);
       if (indexed_leaf != leaf) {
         return Tampered(i, absl::StrCat("record ", i,
                                         ": changed bytes: its hash differs from the index"));
@@ -253,10 +280,11 @@ class Verification {
                                    " covers tree size ", roots_.rbegin()->first,
                                    " but the log holds only ", range_.size(), " records"));
     }
-    if (indexed_ > range_.size()) {
+    if (index_base_ + index_entries_ > range_.size()) {
       return Tampered(range_.size(),
-                      absl::StrCat("truncated: the index lists ", indexed_,
-                                   " records but the segments hold ", range_.size()));
+                      absl::StrCat("truncated: the index lists records up to ",
+                                   index_base_ + index_entries_, " but the segments hold ",
+                                   range_.size()));
     }
     return absl::OkStatus();
   }
@@ -268,7 +296,8 @@ class Verification {
   std::map<uint64_t, SignedRoot> roots_;
   uint64_t last_stored_size_ = 0;
   std::string index_;
-  uint64_t indexed_ = 0;
+  uint64_t index_base_ = 0;     // the record of the index's first entry: the first segment's
+  uint64_t index_entries_ = 0;
   CompactRange range_;
   uint64_t verified_size_ = 0;
 };
@@ -280,11 +309,16 @@ std::string VerifyReport::Summary() const {
   if (status.ok()) {
     out = absl::StrCat("valid: ", records, " records, ", checkpoints_verified,
                        " checkpoints verified");
+    if (first_index > 0) {
+      absl::StrAppend(&out, " (records before ", first_index,
+                      " were dropped by retention; the rest verify from the tree state kept)");
+    }
   } else {
     out = absl::StrCat("INVALID");
     if (first_bad_index.has_value()) absl::StrAppend(&out, " at index ", *first_bad_index);
     absl::StrAppend(&out, ": ", status.message());
   }
+  if (!notes.empty()) absl::StrAppend(&out, "\nnote: ", notes);
   if (!torn_tail.empty()) {
     absl::StrAppend(&out, "\nnote: torn tail after a crash (cut on the next writable open): ",
                     torn_tail);

@@ -29,6 +29,8 @@ struct VerifyReport {
   uint64_t records = 0;
   std::optional<uint64_t> first_bad_index;
   uint64_t checkpoints_verified = 0;
+  uint64_t first_index = 0;  // the oldest record kept (above 0 after retention)
+  std::string notes;
   std::string torn_tail;  // a crash left an incomplete last record (opening for writing cuts it)
   std::string Summary() const;
 };

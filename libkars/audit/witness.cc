@@ -3,12 +3,16 @@
 #include <cerrno>
 #include <filesystem>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "libkars/audit/checkpoint.h"
+#include "libkars/audit/cosignature.h"
 #include "libkars/audit/merkle.h"
 #include "libkars/audit/note.h"
 #include "libkars/audit/posix_file.h"
 #include "libkars/audit/proof_text.h"
+#include "libkars/audit/proof_wire.h"
 #include "libkars/base/status.h"
 
 namespace kars::audit {
@@ -16,6 +20,10 @@ namespace kars::audit {
 absl::StatusOr<std::string> Cosign(const std::string& state_path, const Signer& witness,
                                    const Verifier& log_key, absl::string_view note_bytes,
                                    absl::string_view consistency_proof) {
+  if (absl::Status s = RequireKeyType(witness.verifier(), kAlgCosignatureV1, "witness key");
+      !s.ok()) {
+    return s;
+  }
   absl::StatusOr<Note> note = ParseNote(note_bytes);
   if (!note.ok()) return note.status();
   if (absl::Status s = VerifyNote(*note, log_key); !s.ok()) return s;
@@ -45,7 +53,15 @@ absl::StatusOr<std::string> Cosign(const std::string& state_path, const Signer& 
                                           ": the log forked"));
       }
     } else {
-      absl::StatusOr<ConsistencyProof> proof = ParseConsistencyProof(consistency_proof);
+      // The kars text names its sizes; a bare RFC 6962 path is for exactly these two.
+      absl::StatusOr<ConsistencyProof> proof =
+          absl::StartsWith(consistency_proof, "kars-audit-")
+              ? ParseConsistencyProof(consistency_proof)
+              : [&]() -> absl::StatusOr<ConsistencyProof> {
+                  absl::StatusOr<std::vector<Hash>> path = DecodeAuditPath(consistency_proof);
+                  if (!path.ok()) return path.status();
+                  return ConsistencyProof{last->size, cp->size, *std::move(path)};
+                }();
       if (!proof.ok()) return proof.status();
       if (proof->old_size != last->size || proof->new_size != cp->size) {
         return absl::InvalidArgumentError(absl::StrCat(
@@ -58,7 +74,8 @@ absl::StatusOr<std::string> Cosign(const std::string& state_path, const Signer& 
       }
     }
   }
-  absl::StatusOr<NoteSignature> sig = SignNoteText(witness, note->text);
+  absl::StatusOr<NoteSignature> sig =
+      MakeCosignature(witness, note->text, static_cast<uint64_t>(absl::ToUnixSeconds(absl::Now())));
   if (!sig.ok()) return sig.status();
   // Replace an earlier signature by this witness rather than stacking duplicates.
   std::erase_if(note->signatures, [&](const NoteSignature& s) {

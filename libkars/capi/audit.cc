@@ -14,34 +14,17 @@
 #include "libkars/audit/record.h"
 #include "libkars/audit/verify.h"
 #include "libkars/audit/witness.h"
-#include "libkars/base/secure_zero.h"
 #include "libkars/base/status.h"
+#include "libkars/capi/audit_handles.h"
 #include "libkars/capi/buf.h"
 #include "libkars/capi/guard.h"
 
-struct kars_audit_options {
-  kars::audit::LogOptions options;
-};
-
-struct kars_audit_log {
-  std::unique_ptr<kars::audit::Log> log;
-};
-
 namespace {
 
+using kars::capi::Bytes;
 using kars::capi::FillBuf;
 using kars::capi::Guard;
-
-absl::string_view Bytes(const void* p, size_t len) {
-  return absl::string_view(static_cast<const char*>(p), p == nullptr ? 0 : len);
-}
-
-absl::Status RequireBytes(const void* p, size_t len, const char* what) {
-  if (p == nullptr && len != 0) {
-    return absl::InvalidArgumentError(absl::StrCat(what, " is NULL but its length is not 0"));
-  }
-  return absl::OkStatus();
-}
+using kars::capi::RequireBytes;
 
 }  // namespace
 
@@ -107,6 +90,11 @@ kars_status kars_audit_options_set_signing_key(kars_audit_options* options, cons
     absl::StatusOr<kars::audit::Signer> s =
         kars::audit::Signer::FromText(Bytes(private_key, private_key_len));
     if (!s.ok()) return s.status();
+    if (absl::Status t = kars::audit::RequireKeyType(s->verifier(), kars::audit::kAlgEd25519,
+                                                     "signing key");
+        !t.ok()) {
+      return t;
+    }
     options->options.signer = *std::move(s);
     return absl::OkStatus();
   });
@@ -308,26 +296,7 @@ kars_status kars_audit_log_iterate(kars_audit_log* log, uint64_t from, uint64_t 
 
 kars_status kars_audit_keygen(kars_buf* private_key, kars_buf* public_key, const char* name,
                               size_t name_len, kars_error** err) {
-  return Guard(err, [&]() -> absl::Status {
-    KARS_REQUIRE_ARG(private_key);
-    KARS_REQUIRE_ARG(public_key);
-    KARS_REQUIRE_ARG(name);
-    absl::StatusOr<kars::audit::Signer> s = kars::audit::Signer::Generate(Bytes(name, name_len));
-    if (!s.ok()) return s.status();
-    std::string secret = s->Text();
-    kars_buf pub{nullptr, 0};
-    FillBuf(&pub, s->verifier().Text());
-    try {
-      FillBuf(private_key, secret);
-    } catch (...) {
-      kars_buf_dispose(&pub);
-      kars::SecureZero(secret);
-      throw;
-    }
-    kars::SecureZero(secret);
-    *public_key = pub;
-    return absl::OkStatus();
-  });
+  return kars_audit_keygen_v2(private_key, public_key, name, name_len, KARS_AUDIT_KEY_NOTE, err);
 }
 
 kars_status kars_audit_checkpoint_verify(uint64_t* tree_size, const char* public_key,

@@ -1,6 +1,7 @@
 #include "hosts/cli/audit/args.h"
 
 #include <cstdio>
+#include <string>
 
 #include "hosts/cli/registry.h"
 
@@ -51,6 +52,28 @@ std::optional<uint64_t> ParseIndex(const std::string& text, const char* what) {
     v = v * 10 + static_cast<uint64_t>(c - '0');
   }
   return v;
+}
+
+std::optional<kars_audit_proof_format> ParseProofFormat(const std::optional<std::string>& flag,
+                                                        bool allow_tlog) {
+  if (!flag || *flag == "text") return KARS_AUDIT_PROOF_TEXT;
+  if (*flag == "rfc6962") return KARS_AUDIT_PROOF_RFC6962;
+  if (*flag == "tlog-proof" && allow_tlog) return KARS_AUDIT_PROOF_TLOG;
+  std::fprintf(stderr, "kars: --format must be text, rfc6962%s, not '%s'\n",
+               allow_tlog ? " or tlog-proof" : "", flag->c_str());
+  return std::nullopt;
+}
+
+kars_audit_proof_format DetectProofFormat(const std::string& proof) {
+  if (proof.rfind("c2sp.org/tlog-proof@v1\n", 0) == 0) return KARS_AUDIT_PROOF_TLOG;
+  if (proof.rfind("kars-audit-", 0) == 0) return KARS_AUDIT_PROOF_TEXT;
+  return KARS_AUDIT_PROOF_RFC6962;  // binary: concatenated 32-byte hashes
+}
+
+bool IsKeyError(kars_status status, const kars_error* err) {
+  if (status != KARS_E_INVALID_ARGUMENT || err == nullptr) return false;
+  const std::string message = kars_error_message(err);
+  return message.find(" key") < message.find(':');
 }
 
 int ExitFor(kars_status status, bool invalid_input_is_tampering) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "kars/audit.h"
 #include "kars/common.h"
 
 namespace kars::cli::audit {
@@ -29,6 +30,17 @@ std::optional<Args> ParseArgs(int argc, char** argv, int first, const std::set<s
 
 // A non-negative decimal; prints "kars: <what>: not a number" and returns nullopt otherwise.
 std::optional<uint64_t> ParseIndex(const std::string& text, const char* what);
+
+// Parses --format: "text", "rfc6962" or (when allowed) "tlog-proof". Prints the problem and
+// returns nullopt otherwise.
+std::optional<kars_audit_proof_format> ParseProofFormat(const std::optional<std::string>& flag,
+                                                        bool allow_tlog);
+// The encoding of proof bytes read from a file, told by their first line.
+kars_audit_proof_format DetectProofFormat(const std::string& proof);
+
+// True when a call failed because a key passed to it is malformed or of the wrong type (the
+// library's key errors name the key before the first ':'): a usage error, not evidence.
+bool IsKeyError(kars_status status, const kars_error* err);
 
 // The exit code for a failed library call: 1 when the data is tampered or invalid, 2 otherwise.
 int ExitFor(kars_status status, bool invalid_input_is_tampering);

@@ -15,16 +15,18 @@ struct Command {
 };
 
 const Command kCommands[] = {
-    {"keygen", "keygen --name NAME --out PREFIX        writes PREFIX.key (0600) and PREFIX.pub", Keygen},
-    {"append", "append DIR --key PRIV JSON...          appends AuditRecord JSON ('-': lines of stdin)", Append},
+    {"keygen", "keygen --name NAME --out PREFIX [--witness]  writes PREFIX.key (0600) and PREFIX.pub", Keygen},
+    {"append", "append DIR --key PRIV [--segment-size B] JSON...  appends AuditRecord JSON ('-': lines of stdin)", Append},
     {"show", "show DIR [--from N] [--limit K] [--json]", Show},
     {"checkpoint", "checkpoint DIR [--key PRIV]            latest checkpoint; with a key, sign one now", Checkpoint},
-    {"prove", "prove DIR INDEX [--size N] [--record-out F] [--checkpoint-out F]", Prove},
-    {"consistency", "consistency DIR OLD NEW                consistency proof between two sizes", Consistency},
+    {"prove", "prove DIR INDEX [--size N] [--record-out F] [--checkpoint-out F] [--format text|rfc6962|tlog-proof]", Prove},
+    {"consistency", "consistency DIR OLD NEW [--format text|rfc6962]  consistency proof between two sizes", Consistency},
+    {"retain", "retain DIR --key PRIV --before INDEX   drop whole segments of older records", Retain},
     {"verify", "verify DIR --key PUB [--checkpoint F]  recompute and check the whole log", Verify},
-    {"verify-proof", "verify-proof --key PUB CHECKPOINT PROOF RECORD", VerifyProof},
+    {"verify-proof", "verify-proof --key PUB [CHECKPOINT] PROOF RECORD  (any proof format; tlog-proof carries its checkpoint)", VerifyProof},
     {"verify-consistency", "verify-consistency --key PUB OLD_CHECKPOINT NEW_CHECKPOINT PROOF", VerifyConsistency},
     {"cosign", "cosign --key WITNESS_PRIV --log-key PUB --state FILE CHECKPOINT [PROOF]", Cosign},
+    {"verify-cosignature", "verify-cosignature --witness-key PUB CHECKPOINT  check a C2SP cosignature/v1", VerifyCosignature},
 };
 
 void Usage(FILE* out) {

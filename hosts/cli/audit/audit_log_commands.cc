@@ -38,10 +38,15 @@ int Fail(const char* context, kars_status status, kars_error* err, bool invalid_
 }
 
 // Opens DIR read-only (never creating, never repairing) or, with a private key file, for writing.
-int OpenLog(const std::string& dir, const std::optional<std::string>& key_path, LogHandle* out) {
+int OpenLog(const std::string& dir, const std::optional<std::string>& key_path, LogHandle* out,
+            uint64_t segment_size = 0) {
   Options opts;
   kars_error* err = nullptr;
   kars_status s = kars_audit_options_new(&opts.o, &err);
+  if (s == KARS_OK && segment_size != 0) {
+    s = kars_audit_options_set_segment_size(opts.o, segment_size, &err);
+    if (s != KARS_OK) return Fail("--segment-size", s, err, false);
+  }
   if (s == KARS_OK) s = kars_audit_options_set_create(opts.o, key_path.has_value(), &err);
   if (s == KARS_OK && !key_path.has_value()) s = kars_audit_options_set_read_only(opts.o, 1, &err);
   if (s == KARS_OK && key_path.has_value()) {
@@ -65,9 +70,9 @@ bool FileExists(const std::string& path) {
 }  // namespace
 
 int Keygen(int argc, char** argv) {
-  auto args = ParseArgs(argc, argv, 2, {"--name", "--out"}, {});
+  auto args = ParseArgs(argc, argv, 2, {"--name", "--out"}, {"--witness"});
   if (!args || !args->positional.empty() || !args->Value("--name") || !args->Value("--out")) {
-    std::fprintf(stderr, "usage: kars audit keygen --name NAME --out PREFIX\n");
+    std::fprintf(stderr, "usage: kars audit keygen --name NAME --out PREFIX [--witness]\n");
     return kExitUsage;
   }
   const std::string name = *args->Value("--name");
@@ -80,7 +85,10 @@ int Keygen(int argc, char** argv) {
   }
   Buf priv, pub;
   kars_error* err = nullptr;
-  kars_status s = kars_audit_keygen(&priv.b, &pub.b, name.data(), name.size(), &err);
+  // A witness key makes C2SP cosignature/v1 signatures; a log key signs checkpoints.
+  const kars_audit_key_type type =
+      args->Has("--witness") ? KARS_AUDIT_KEY_COSIGNATURE : KARS_AUDIT_KEY_NOTE;
+  kars_status s = kars_audit_keygen_v2(&priv.b, &pub.b, name.data(), name.size(), type, &err);
   if (s != KARS_OK) return Fail("keygen", s, err, false);
   if (!WriteFile(priv_path, priv.str() + "\n", 0600)) return kExitUsage;
   // WriteFile honours the umask; the private key must be 0600 whatever it is.
@@ -91,13 +99,24 @@ int Keygen(int argc, char** argv) {
 }
 
 int Append(int argc, char** argv) {
-  auto args = ParseArgs(argc, argv, 2, {"--key"}, {});
+  auto args = ParseArgs(argc, argv, 2, {"--key", "--segment-size"}, {});
   if (!args || args->positional.size() < 2 || !args->Value("--key")) {
-    std::fprintf(stderr, "usage: kars audit append DIR --key PRIV JSON... ('-' reads lines of stdin)\n");
+    std::fprintf(stderr,
+                 "usage: kars audit append DIR --key PRIV [--segment-size BYTES] JSON... ('-' "
+                 "reads lines of stdin)\n");
     return kExitUsage;
   }
+  uint64_t segment_size = 0;
+  if (auto v = args->Value("--segment-size")) {
+    auto n = ParseIndex(*v, "--segment-size");
+    if (!n) return kExitUsage;
+    segment_size = *n;
+  }
   LogHandle log;
-  if (int rc = OpenLog(args->positional[0], args->Value("--key"), &log); rc != kExitOk) return rc;
+  if (int rc = OpenLog(args->positional[0], args->Value("--key"), &log, segment_size);
+      rc != kExitOk) {
+    return rc;
+  }
   std::vector<std::string> inputs(args->positional.begin() + 1, args->positional.end());
   if (inputs.size() == 1 && inputs[0] == "-") {
     inputs.clear();
@@ -196,13 +215,16 @@ int Checkpoint(int argc, char** argv) {
 }
 
 int Prove(int argc, char** argv) {
-  auto args = ParseArgs(argc, argv, 2, {"--size", "--record-out", "--checkpoint-out"}, {});
+  auto args =
+      ParseArgs(argc, argv, 2, {"--size", "--record-out", "--checkpoint-out", "--format"}, {});
   if (!args || args->positional.size() != 2) {
     std::fprintf(stderr,
                  "usage: kars audit prove DIR INDEX [--size N] [--record-out FILE] "
-                 "[--checkpoint-out FILE]\n");
+                 "[--checkpoint-out FILE] [--format text|rfc6962|tlog-proof]\n");
     return kExitUsage;
   }
+  auto format = ParseProofFormat(args->Value("--format"), true);
+  if (!format) return kExitUsage;
   auto index = ParseIndex(args->positional[1], "INDEX");
   if (!index) return kExitUsage;
   LogHandle log;
@@ -231,7 +253,8 @@ int Prove(int argc, char** argv) {
     size = *n;
   }
   Buf proof;
-  kars_status s = kars_audit_log_inclusion_proof(&proof.b, log.log, *index, size, &err);
+  kars_status s =
+      kars_audit_log_inclusion_proof_v2(&proof.b, log.log, *index, size, *format, &err);
   if (s != KARS_OK) return Fail("prove", s, err, false);
   if (auto path = args->Value("--record-out")) {
     Buf rec;
@@ -247,11 +270,13 @@ int Prove(int argc, char** argv) {
 }
 
 int Consistency(int argc, char** argv) {
-  auto args = ParseArgs(argc, argv, 2, {}, {});
+  auto args = ParseArgs(argc, argv, 2, {"--format"}, {});
   if (!args || args->positional.size() != 3) {
-    std::fprintf(stderr, "usage: kars audit consistency DIR OLD NEW\n");
+    std::fprintf(stderr, "usage: kars audit consistency DIR OLD NEW [--format text|rfc6962]\n");
     return kExitUsage;
   }
+  auto format = ParseProofFormat(args->Value("--format"), false);
+  if (!format) return kExitUsage;
   auto old_size = ParseIndex(args->positional[1], "OLD");
   auto new_size = ParseIndex(args->positional[2], "NEW");
   if (!old_size || !new_size) return kExitUsage;
@@ -259,9 +284,31 @@ int Consistency(int argc, char** argv) {
   if (int rc = OpenLog(args->positional[0], std::nullopt, &log); rc != kExitOk) return rc;
   Buf proof;
   kars_error* err = nullptr;
-  kars_status s = kars_audit_log_consistency_proof(&proof.b, log.log, *old_size, *new_size, &err);
+  kars_status s = kars_audit_log_consistency_proof_v2(&proof.b, log.log, *old_size, *new_size,
+                                                      *format, &err);
   if (s != KARS_OK) return Fail("consistency", s, err, false);
   std::fwrite(proof.b.data, 1, proof.b.len, stdout);
+  return kExitOk;
+}
+
+int Retain(int argc, char** argv) {
+  auto args = ParseArgs(argc, argv, 2, {"--key", "--before"}, {});
+  if (!args || args->positional.size() != 1 || !args->Value("--key") || !args->Value("--before")) {
+    std::fprintf(stderr, "usage: kars audit retain DIR --key PRIV --before INDEX\n");
+    return kExitUsage;
+  }
+  auto before = ParseIndex(*args->Value("--before"), "--before");
+  if (!before) return kExitUsage;
+  LogHandle log;
+  if (int rc = OpenLog(args->positional[0], args->Value("--key"), &log); rc != kExitOk) return rc;
+  uint64_t first_kept = 0;
+  kars_error* err = nullptr;
+  kars_status s = kars_audit_log_retain(&first_kept, log.log, *before, &err);
+  if (s != KARS_OK) return Fail("retain", s, err, false);
+  s = kars_audit_log_close(log.log, &err);
+  if (s != KARS_OK) return Fail("close", s, err, false);
+  std::printf("kept records from %llu (whole segments only)\n",
+              static_cast<unsigned long long>(first_kept));
   return kExitOk;
 }
 

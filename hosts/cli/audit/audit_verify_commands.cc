@@ -54,22 +54,38 @@ int Verify(int argc, char** argv) {
 
 int VerifyProof(int argc, char** argv) {
   auto args = ParseArgs(argc, argv, 2, {"--key"}, {});
-  if (!args || args->positional.size() != 3 || !args->Value("--key")) {
-    std::fprintf(stderr, "usage: kars audit verify-proof --key PUB CHECKPOINT PROOF RECORD\n");
+  const size_t n = args ? args->positional.size() : 0;
+  if (!args || (n != 2 && n != 3) || !args->Value("--key")) {
+    std::fprintf(stderr,
+                 "usage: kars audit verify-proof --key PUB CHECKPOINT PROOF RECORD\n"
+                 "       kars audit verify-proof --key PUB TLOG_PROOF RECORD\n");
     return kExitUsage;
   }
   auto key = ReadFile(*args->Value("--key"));
-  auto checkpoint = ReadFile(args->positional[0]);
-  auto proof = ReadFile(args->positional[1]);
-  auto record = ReadFile(args->positional[2]);
-  if (!key || !checkpoint || !proof || !record) return kExitUsage;
+  auto proof = ReadFile(args->positional[n - 2]);
+  auto record = ReadFile(args->positional[n - 1]);
+  if (!key || !proof || !record) return kExitUsage;
+  const kars_audit_proof_format format = DetectProofFormat(*proof);
+  if ((format == KARS_AUDIT_PROOF_TLOG) != (n == 2)) {
+    std::fprintf(stderr, format == KARS_AUDIT_PROOF_TLOG
+                             ? "kars: a tlog-proof carries its checkpoint: pass PROOF RECORD\n"
+                             : "kars: this proof needs the CHECKPOINT it proves against\n");
+    return kExitUsage;
+  }
+  std::string checkpoint;
+  if (n == 3) {
+    auto cp = ReadFile(args->positional[0]);
+    if (!cp) return kExitUsage;
+    checkpoint = *cp;
+  } else {
+    checkpoint = proof->substr(proof->find("\n\n") + 2);  // the embedded checkpoint
+  }
   uint64_t size = 0;
   kars_error* err = nullptr;
-  kars_status s = kars_audit_checkpoint_verify(&size, key->data(), key->size(), U8(*checkpoint),
-                                               checkpoint->size(), &err);
+  kars_status s = kars_audit_checkpoint_verify(&size, key->data(), key->size(), U8(checkpoint),
+                                               checkpoint.size(), &err);
   // A malformed key file is a usage error; a malformed checkpoint is invalid evidence.
-  if (s == KARS_E_INVALID_ARGUMENT && err != nullptr &&
-      std::string(kars_error_message(err)).rfind("public key", 0) == 0) {
+  if (IsKeyError(s, err)) {
     PrintError(args->Value("--key")->c_str(), err);
     return kExitUsage;
   }
@@ -77,8 +93,9 @@ int VerifyProof(int argc, char** argv) {
     PrintError("checkpoint", err);
     return ExitFor(s, true);
   }
-  s = kars_audit_inclusion_verify(key->data(), key->size(), U8(*checkpoint), checkpoint->size(),
-                                  U8(*proof), proof->size(), U8(*record), record->size(), &err);
+  s = kars_audit_inclusion_verify_v2(
+      key->data(), key->size(), n == 3 ? U8(checkpoint) : nullptr, checkpoint.size(), U8(*proof),
+      proof->size(), format, U8(*record), record->size(), &err);
   if (s != KARS_OK) {
     PrintError("verify-proof", err);
     return ExitFor(s, true);
@@ -102,9 +119,9 @@ int VerifyConsistency(int argc, char** argv) {
   auto proof = ReadFile(args->positional[2]);
   if (!key || !old_cp || !new_cp || !proof) return kExitUsage;
   kars_error* err = nullptr;
-  kars_status s = kars_audit_consistency_verify(key->data(), key->size(), U8(*old_cp),
-                                                old_cp->size(), U8(*new_cp), new_cp->size(),
-                                                U8(*proof), proof->size(), &err);
+  kars_status s = kars_audit_consistency_verify_v2(
+      key->data(), key->size(), U8(*old_cp), old_cp->size(), U8(*new_cp), new_cp->size(),
+      U8(*proof), proof->size(), DetectProofFormat(*proof), &err);
   if (s != KARS_OK) {
     PrintError("verify-consistency", err);
     return ExitFor(s, true);
@@ -139,11 +156,36 @@ int Cosign(int argc, char** argv) {
       log_key->size(), U8(*checkpoint), checkpoint->size(),
       proof->empty() ? nullptr : U8(*proof), proof->size(), &err);
   if (s != KARS_OK) {
+    // A malformed or wrong-type key file is the caller's mistake; a bad checkpoint is evidence.
+    const bool key_problem = IsKeyError(s, err);
     PrintError("cosign", err);
-    return ExitFor(s, true);
+    return key_problem ? kExitUsage : ExitFor(s, true);
   }
   std::fwrite(out.data, 1, out.len, stdout);
   kars_buf_dispose(&out);
+  return kExitOk;
+}
+
+int VerifyCosignature(int argc, char** argv) {
+  auto args = ParseArgs(argc, argv, 2, {"--witness-key"}, {});
+  if (!args || args->positional.size() != 1 || !args->Value("--witness-key")) {
+    std::fprintf(stderr, "usage: kars audit verify-cosignature --witness-key PUB CHECKPOINT\n");
+    return kExitUsage;
+  }
+  auto key = ReadFile(*args->Value("--witness-key"));
+  auto note = ReadFile(args->positional[0]);
+  if (!key || !note) return kExitUsage;
+  uint64_t timestamp = 0;
+  kars_error* err = nullptr;
+  kars_status s = kars_audit_cosignature_verify(&timestamp, key->data(), key->size(), U8(*note),
+                                                note->size(), &err);
+  if (s != KARS_OK) {
+    const bool key_problem = IsKeyError(s, err);
+    PrintError("verify-cosignature", err);
+    return key_problem ? kExitUsage : ExitFor(s, true);
+  }
+  std::printf("valid: co-signed (cosignature/v1) at %llu\n",
+              static_cast<unsigned long long>(timestamp));
   return kExitOk;
 }
 

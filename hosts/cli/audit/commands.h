@@ -15,6 +15,8 @@ int Verify(int argc, char** argv);
 int VerifyProof(int argc, char** argv);
 int VerifyConsistency(int argc, char** argv);
 int Cosign(int argc, char** argv);
+int VerifyCosignature(int argc, char** argv);
+int Retain(int argc, char** argv);
 
 }  // namespace kars::cli::audit
 

@@ -155,6 +155,95 @@ int main(void) {
          kars_audit_consistency_verify((const char *)pub.data, pub.len, cp10.data, cp10.len,
                                        cp4.data, cp4.len, cproof.data, cproof.len, ERR));
 
+  /* The standard encodings: a bare RFC 6962 audit path (4 hashes for leaf 6 of 10), a C2SP
+   * tlog-proof carrying cp10, and a bare consistency path. */
+  {
+    kars_buf path = {NULL, 0}, tlog = {NULL, 0}, cpath = {NULL, 0};
+    EXPECT(KARS_OK, kars_audit_log_inclusion_proof_v2(&path, log, 6, 10, KARS_AUDIT_PROOF_RFC6962, ERR));
+    CHECK(path.len == 4 * 32);
+    EXPECT(KARS_OK, kars_audit_inclusion_verify_v2((const char *)pub.data, pub.len, cp10.data,
+                                                   cp10.len, path.data, path.len,
+                                                   KARS_AUDIT_PROOF_RFC6962, stored.data,
+                                                   stored.len, ERR));
+    path.data[0] ^= 1;
+    EXPECT(KARS_E_TAMPERED, kars_audit_inclusion_verify_v2((const char *)pub.data, pub.len,
+                                                           cp10.data, cp10.len, path.data,
+                                                           path.len, KARS_AUDIT_PROOF_RFC6962,
+                                                           stored.data, stored.len, ERR));
+    EXPECT(KARS_E_INVALID_ARGUMENT,
+           kars_audit_inclusion_verify_v2((const char *)pub.data, pub.len, cp10.data, cp10.len,
+                                          path.data, path.len - 1, KARS_AUDIT_PROOF_RFC6962,
+                                          stored.data, stored.len, ERR));
+    EXPECT(KARS_OK, kars_audit_log_inclusion_proof_v2(&tlog, log, 6, 10, KARS_AUDIT_PROOF_TLOG, ERR));
+    CHECK(strncmp((const char *)tlog.data, "c2sp.org/tlog-proof@v1\nindex 6\n", 31) == 0);
+    EXPECT(KARS_OK, kars_audit_inclusion_verify_v2((const char *)pub.data, pub.len, NULL, 0,
+                                                   tlog.data, tlog.len, KARS_AUDIT_PROOF_TLOG,
+                                                   stored.data, stored.len, ERR));
+    EXPECT(KARS_E_INVALID_ARGUMENT,
+           kars_audit_inclusion_verify_v2((const char *)pub.data, pub.len, cp10.data, cp10.len,
+                                          tlog.data, tlog.len, KARS_AUDIT_PROOF_TLOG,
+                                          stored.data, stored.len, ERR));
+    EXPECT(KARS_E_DENIED, kars_audit_inclusion_verify_v2((const char *)other_pub.data,
+                                                         other_pub.len, NULL, 0, tlog.data,
+                                                         tlog.len, KARS_AUDIT_PROOF_TLOG,
+                                                         stored.data, stored.len, ERR));
+    EXPECT(KARS_E_NOT_FOUND, kars_audit_log_inclusion_proof_v2(&json, log, 6, 9,
+                                                                KARS_AUDIT_PROOF_TLOG, ERR));
+    EXPECT(KARS_E_INVALID_ARGUMENT,
+           kars_audit_log_inclusion_proof_v2(&json, log, 6, 10, (kars_audit_proof_format)9, ERR));
+    EXPECT(KARS_OK, kars_audit_log_consistency_proof_v2(&cpath, log, 4, 10,
+                                                        KARS_AUDIT_PROOF_RFC6962, ERR));
+    CHECK(cpath.len % 32 == 0 && cpath.len > 0);
+    EXPECT(KARS_OK, kars_audit_consistency_verify_v2((const char *)pub.data, pub.len, cp4.data,
+                                                     cp4.len, cp10.data, cp10.len, cpath.data,
+                                                     cpath.len, KARS_AUDIT_PROOF_RFC6962, ERR));
+    EXPECT(KARS_E_INVALID_ARGUMENT,
+           kars_audit_log_consistency_proof_v2(&json, log, 4, 10, KARS_AUDIT_PROOF_TLOG, ERR));
+    kars_buf_dispose(&path); kars_buf_dispose(&tlog); kars_buf_dispose(&cpath);
+  }
+
+  /* A witness (cosignature/v1 key) co-signs cp4, then cp10 with a consistency proof; the
+   * cosignature verifies, an altered one does not, and a fork is refused. */
+  {
+    kars_buf wpriv = {NULL, 0}, wpub = {NULL, 0}, cosigned = {NULL, 0}, cosigned10 = {NULL, 0};
+    char state[600];
+    uint64_t when = 0;
+    snprintf(state, sizeof state, "%s/witness.state", base);
+    EXPECT(KARS_OK, kars_audit_keygen_v2(&wpriv, &wpub, "witness.test", 12,
+                                         KARS_AUDIT_KEY_COSIGNATURE, ERR));
+    EXPECT(KARS_E_INVALID_ARGUMENT,
+           kars_audit_keygen_v2(&json, &report, "w", 1, (kars_audit_key_type)2, ERR));
+    EXPECT(KARS_E_INVALID_ARGUMENT,
+           kars_audit_witness_cosign(&cosigned, state, (const char *)priv.data, priv.len,
+                                     (const char *)pub.data, pub.len, cp4.data, cp4.len, NULL, 0,
+                                     ERR));
+    EXPECT(KARS_OK, kars_audit_witness_cosign(&cosigned, state, (const char *)wpriv.data,
+                                              wpriv.len, (const char *)pub.data, pub.len,
+                                              cp4.data, cp4.len, NULL, 0, ERR));
+    EXPECT(KARS_OK, kars_audit_witness_cosign(&cosigned10, state, (const char *)wpriv.data,
+                                              wpriv.len, (const char *)pub.data, pub.len,
+                                              cp10.data, cp10.len, cproof.data, cproof.len, ERR));
+    EXPECT(KARS_OK, kars_audit_cosignature_verify(&when, (const char *)wpub.data, wpub.len,
+                                                  cosigned10.data, cosigned10.len, ERR));
+    CHECK(when > 1700000000u);
+    EXPECT(KARS_OK, kars_audit_checkpoint_verify(&size, (const char *)pub.data, pub.len,
+                                                 cosigned10.data, cosigned10.len, ERR));
+    EXPECT(KARS_E_DENIED, kars_audit_cosignature_verify(&when, (const char *)wpub.data, wpub.len,
+                                                        cp10.data, cp10.len, ERR));
+    EXPECT(KARS_E_INVALID_ARGUMENT,
+           kars_audit_cosignature_verify(&when, (const char *)pub.data, pub.len,
+                                         cosigned10.data, cosigned10.len, ERR));
+    cosigned10.data[cosigned10.len - 3] ^= 1; /* inside the witness's base64 signature */
+    CHECK(kars_audit_cosignature_verify(&when, (const char *)wpub.data, wpub.len,
+                                        cosigned10.data, cosigned10.len, NULL) != KARS_OK);
+    /* Back to size 4 after 10: the witness refuses. */
+    EXPECT(KARS_E_TAMPERED, kars_audit_witness_cosign(&json, state, (const char *)wpriv.data,
+                                                      wpriv.len, (const char *)pub.data, pub.len,
+                                                      cp4.data, cp4.len, NULL, 0, ERR));
+    kars_buf_dispose(&wpriv); kars_buf_dispose(&wpub);
+    kars_buf_dispose(&cosigned); kars_buf_dispose(&cosigned10);
+  }
+
   /* Reading and iterating. */
   EXPECT(KARS_OK, kars_audit_record_to_json(&json, stored.data, stored.len, ERR));
   CHECK(strstr((const char *)json.data, "\"sequence\":\"6\"") != NULL);
@@ -182,6 +271,44 @@ int main(void) {
   CHECK(kars_audit_log_size(log) == 10);
   CHECK(strcmp(kars_audit_log_recovery_notes(log), "") == 0);
   kars_audit_log_free(log);
+
+  /* Retention on a log of small segments: the dropped records are gone (NOT_FOUND), the rest
+   * verifies and proves. */
+  {
+    char small[600];
+    kars_audit_options *so = NULL;
+    kars_audit_log *sl = NULL;
+    kars_buf p = {NULL, 0}, r = {NULL, 0}, c = {NULL, 0};
+    uint64_t first = 0;
+    snprintf(small, sizeof small, "%s/small", base);
+    EXPECT(KARS_OK, kars_audit_options_new(&so, ERR));
+    EXPECT(KARS_OK, kars_audit_options_set_signing_key(so, (const char *)priv.data, priv.len, ERR));
+    EXPECT(KARS_OK, kars_audit_options_set_segment_size(so, 4096, ERR));
+    EXPECT(KARS_OK, kars_audit_log_open(&sl, small, so, ERR));
+    for (i = 0; i < 400; ++i) {
+      kars_buf rec = make_record("model.call");
+      EXPECT(KARS_OK, kars_audit_log_append(&index, sl, rec.data, rec.len, ERR));
+      kars_buf_dispose(&rec);
+    }
+    EXPECT(KARS_E_INVALID_ARGUMENT, kars_audit_log_retain(&first, sl, 401, ERR));
+    EXPECT(KARS_OK, kars_audit_log_retain(&first, sl, 300, ERR));
+    CHECK(first > 0 && first <= 300);
+    CHECK(kars_audit_log_first_index(sl) == first);
+    EXPECT(KARS_E_NOT_FOUND, kars_audit_log_read(&r, sl, first - 1, ERR));
+    EXPECT(KARS_E_NOT_FOUND, kars_audit_log_inclusion_proof(&p, sl, 0, 400, ERR));
+    EXPECT(KARS_OK, kars_audit_log_read(&r, sl, 399, ERR));
+    EXPECT(KARS_OK, kars_audit_log_checkpoint(&c, sl, ERR));
+    EXPECT(KARS_OK, kars_audit_log_inclusion_proof_v2(&p, sl, 399, 400, KARS_AUDIT_PROOF_RFC6962, ERR));
+    EXPECT(KARS_OK, kars_audit_inclusion_verify_v2((const char *)pub.data, pub.len, c.data, c.len,
+                                                   p.data, p.len, KARS_AUDIT_PROOF_RFC6962,
+                                                   r.data, r.len, ERR));
+    kars_audit_log_free(sl);
+    EXPECT(KARS_OK, kars_audit_verify_dir(&report, &bad, small, (const char *)pub.data, pub.len, ERR));
+    CHECK(strstr((const char *)report.data, "dropped by retention") != NULL);
+    kars_buf_dispose(&report);
+    kars_audit_options_free(so);
+    kars_buf_dispose(&p); kars_buf_dispose(&r); kars_buf_dispose(&c);
+  }
 
   /* Whole-directory verification, with the right and the wrong key. */
   EXPECT(KARS_OK, kars_audit_verify_dir(&report, &bad, dir, (const char *)pub.data, pub.len, ERR));

@@ -1,5 +1,7 @@
 // Crash-test child: appends from several threads forever and writes each acknowledged index
-// (8 bytes, native order) to stdout, a pipe, the moment its append returns. Killed by the test.
+// (8 bytes, native order) to stdout, a pipe, the moment its append returns, while another
+// thread keeps dropping old segments (retention), so kills land inside retentions too. Killed
+// by the test.
 // Usage: audit_crash_child DIR PRIVATE_KEY_FILE MODE(0 each, 1 batch, 2 interval) THREADS
 #include <unistd.h>
 
@@ -59,6 +61,17 @@ int main(int argc, char** argv) {
       }
     });
   }
+  // Keep about 600 records: with 64 KiB segments that drops a segment every few hundred appends.
+  ts.emplace_back([log] {
+    for (;;) {
+      usleep(3000);
+      const uint64_t size = kars_audit_log_size(log);
+      kars_error* e = nullptr;
+      if (size > 600 && kars_audit_log_retain(nullptr, log, size - 600, &e) != KARS_OK) {
+        Die("retain", e);
+      }
+    }
+  });
   for (auto& t : ts) t.join();
   return 0;
 }
