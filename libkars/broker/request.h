@@ -3,25 +3,51 @@
 #ifndef KARS_BROKER_REQUEST_H_
 #define KARS_BROKER_REQUEST_H_
 
+#include <cstddef>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
 namespace kars::broker {
 
 using Header = std::pair<std::string, std::string>;
+// A header the caller owns; the injection hot path reads headers through views only.
+using HeaderView = std::pair<absl::string_view, absl::string_view>;
 
-struct Destination {
-  std::string scheme;  // lower case: "https", "http", "wss", "ws"
-  std::string host;    // lower case, no brackets
-  int port = 0;        // the scheme's default when the URL names none
-  std::string path;    // path and query, "/" at least
+// DNS names are at most 253 bytes; longer hosts are refused rather than stored on the heap.
+inline constexpr std::size_t kMaxHostLength = 255;
+
+// A parsed URL that allocates nothing: views into the URL, except a host spelled with capitals,
+// which is lower-cased into the view's own buffer (so a view is neither copied nor moved).
+struct DestinationView {
+  DestinationView() = default;
+  DestinationView(const DestinationView&) = delete;
+  DestinationView& operator=(const DestinationView&) = delete;
+
+  absl::string_view scheme;  // lower case: "https", "http", "wss", "ws" (static storage)
+  absl::string_view host;    // lower case, no brackets, no trailing dot
+  int port = 0;              // the scheme's default when the URL names none
+  absl::string_view path;    // the path only (no query, no fragment), "/" at least
+  absl::string_view query;   // after '?', without it; empty when none
+
+  char host_buffer[kMaxHostLength];
 };
 
-// Parses "scheme://host[:port][/path][?query]". Errors name the part that is wrong.
+// Parses "scheme://host[:port][/path][?query][#fragment]" into `out`. Errors name the part that
+// is wrong (never echoing the URL, which may carry a secret).
+absl::Status ParseUrlInto(absl::string_view url, DestinationView* out);
+
+// The same, as owned strings (path here includes "?query", as before).
+struct Destination {
+  std::string scheme;
+  std::string host;
+  int port = 0;
+  std::string path;
+};
 absl::StatusOr<Destination> ParseUrl(absl::string_view url);
 
 // Case-insensitive HTTP header name comparison.
