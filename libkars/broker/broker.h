@@ -52,7 +52,8 @@ struct Injection {
   // Wipes the values and empties every field, keeping the buffers.
   void Reset();
 
-  bool allowed() const { return reason == DenyReason::kNone; }
+  // Every allowed injection is under a lease: an empty (new or reset) one is not allowed.
+  bool allowed() const { return reason == DenyReason::kNone && !lease_id.empty(); }
   DenyReason reason = DenyReason::kNone;
   std::string message;        // why, for the agent and logs; never a value
   std::string credential_id;  // the credential injected, or the one an exfiltration hit
