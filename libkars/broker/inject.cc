@@ -22,7 +22,7 @@ constexpr absl::string_view kCredentialHeaders[] = {"authorization", "proxy-auth
 
 bool IsCredentialHeader(absl::string_view name) {
   for (absl::string_view h : kCredentialHeaders) {
-    if (absl::EqualsIgnoreCase(name, h)) return true;
+    if (AsciiEqualsIgnoreCase(name, h)) return true;
   }
   return false;
 }
@@ -53,10 +53,10 @@ void AppendBase64(absl::string_view bytes, std::string* out) {
   out->resize(at + static_cast<std::size_t>(n));
 }
 
-// `format` with its one "{value}" replaced, written over `out` (whose old bytes are wiped).
+// `format` with its one "{value}" replaced, written over `out` (which callers have wiped).
 void FormatValueInto(const std::string& format, absl::string_view value, std::string* out) {
   const std::size_t at = format.find("{value}");
-  SecureZero(*out);
+  out->clear();
   out->append(format, 0, at);
   out->append(value.data(), value.size());
   out->append(format, at + 7, std::string::npos);
@@ -237,7 +237,6 @@ absl::Status Broker::Inject(absl::string_view principal, absl::string_view metho
       std::string pair = absl::StrCat(tokens[0].value->Reveal(), ":", tokens[1].value->Reveal());
       Header& h = out->set_headers[0];
       h.first.assign("Authorization");
-      SecureZero(h.second);
       h.second.assign("Basic ");
       AppendBase64(pair, &h.second);
       SecureZero(pair);

@@ -27,6 +27,32 @@ std::string RandomPrefix() {
                       absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(bytes), sizeof bytes)), "-");
 }
 
+std::uint64_t NextInstance() {
+  static std::atomic<std::uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+// The lease this thread was last given. A hit needs the same table instance, no revocation since
+// (epoch), the same grant object, principal and origin, and the lease still reusable; it then
+// costs no lock and no hash. An unexpired lease's record exists and holds its grant, so the
+// grant's address cannot have been reused by another grant meanwhile.
+struct LastLease {
+  std::uint64_t instance = 0;
+  std::uint64_t epoch = 0;
+  const Grant* grant = nullptr;
+  std::string principal;
+  std::string origin;
+  std::string id;
+  absl::Time issued;
+  absl::Time expires;
+  absl::Duration half_life;
+};
+
+LastLease& ThreadLastLease() {
+  thread_local LastLease last;
+  return last;
+}
+
 }  // namespace
 
 std::string CredentialLabel(const Grant& g) {
@@ -34,7 +60,8 @@ std::string CredentialLabel(const Grant& g) {
                                          : g.credential;
 }
 
-LeaseTable::LeaseTable(std::size_t max_leases) : max_(max_leases), prefix_(RandomPrefix()) {}
+LeaseTable::LeaseTable(std::size_t max_leases)
+    : max_(max_leases), prefix_(RandomPrefix()), instance_(NextInstance()) {}
 
 void LeaseTable::IdOf(std::uint64_t seq, std::string* out) const {
   char digits[absl::numbers_internal::kFastToBufferSize];
@@ -90,16 +117,35 @@ absl::Status LeaseTable::Acquire(const std::shared_ptr<const Grant>& grant, absl
                                  std::string* id) {
   // The grant's address names this grant object: a grant removed and added again gets new leases.
   const Grant* g = grant.get();
+  // Reused only while it outlives the ttl this injection would have had, capped at half its own
+  // life: a refreshed short-lived token must not ride on a lease past the old expiry.
+  auto reusable_until = [&](absl::Time expires, absl::Duration half_life) {
+    return expires - now >= std::min(ttl, half_life);
+  };
+  LastLease& last = ThreadLastLease();
+  const std::uint64_t epoch = epoch_.load(std::memory_order_acquire);
+  if (last.instance == instance_ && last.epoch == epoch && last.grant == g && last.principal == principal &&
+      last.origin == origin && reusable_until(last.expires, last.half_life)) {
+    id->assign(last.id);
+    return absl::OkStatus();
+  }
+  auto remember = [&](const Record& r) {
+    last.instance = instance_;
+    last.epoch = epoch;
+    last.grant = g;
+    last.principal.assign(principal.data(), principal.size());
+    last.origin.assign(origin.data(), origin.size());
+    last.id = r.id;
+    last.issued = r.issued;
+    last.expires = r.expires;
+    last.half_life = r.half_life;
+  };
   const std::uint64_t key = absl::Hash<std::tuple<std::uintptr_t, absl::string_view, absl::string_view>>{}(
       std::make_tuple(reinterpret_cast<std::uintptr_t>(g), principal, origin));
   const std::size_t shard_index = static_cast<std::size_t>(key >> 40) % kShards;
   Shard& shard = shards_[shard_index];
   auto same = [&](const Record& r) { return r.grant.get() == g && r.principal == principal && r.origin == origin; };
-  // Reused only while it outlives the ttl this injection would have had, capped at half its own
-  // life: a refreshed short-lived token must not ride on a lease past the old expiry.
-  auto reusable = [&](const Record& r) {
-    return !r.revoked && r.expires - now >= std::min(ttl, (r.expires - r.issued) / 2);
-  };
+  auto reusable = [&](const Record& r) { return !r.revoked && reusable_until(r.expires, r.half_life); };
   {
     ReaderMutexLock lock(&shard.mu);
     auto reuse = shard.reuse.find(key);
@@ -107,6 +153,7 @@ absl::Status LeaseTable::Acquire(const std::shared_ptr<const Grant>& grant, absl
       auto it = shard.records.find(reuse->second);
       if (it != shard.records.end() && same(it->second) && reusable(it->second)) {
         id->assign(it->second.id);
+        remember(it->second);
         return absl::OkStatus();
       }
     }
@@ -119,6 +166,7 @@ absl::Status LeaseTable::Acquire(const std::shared_ptr<const Grant>& grant, absl
     auto it = shard.records.find(reuse->second);
     if (it != shard.records.end() && same(it->second) && reusable(it->second)) {
       id->assign(it->second.id);  // another thread issued it meanwhile
+      remember(it->second);
       return absl::OkStatus();
     }
     shard.reuse.erase(reuse);
@@ -130,8 +178,10 @@ absl::Status LeaseTable::Acquire(const std::shared_ptr<const Grant>& grant, absl
   const std::uint64_t seq = shard.next++ * kShards + shard_index;
   const absl::Time expires = now + ttl;
   IdOf(seq, id);
-  shard.records.emplace(seq, Record{grant, std::string(principal), std::string(origin), now, expires, false,
-                                    key, *id});
+  auto [rec, inserted] = shard.records.emplace(
+      seq, Record{grant, std::string(principal), std::string(origin), now, expires, ttl / 2, false, key, *id});
+  (void)inserted;
+  remember(rec->second);
   shard.reuse.emplace(key, seq);
   shard.order.emplace_back(expires, seq);
   return absl::OkStatus();
@@ -150,6 +200,13 @@ absl::Status LeaseTable::Check(absl::string_view id, absl::Time now) const {
 }
 
 std::size_t LeaseTable::Revoke(RevokeBy by, const std::string& key) {
+  // The epoch moves before and after the marking: a thread that remembered a lease while the
+  // marking ran (under the older of the two epochs) cannot reuse it once this call returns.
+  epoch_.fetch_add(1, std::memory_order_acq_rel);
+  struct BumpAfter {
+    std::atomic<std::uint64_t>& epoch;
+    ~BumpAfter() { epoch.fetch_add(1, std::memory_order_acq_rel); }
+  } bump_after{epoch_};
   const absl::Time now = absl::Now();
   std::size_t n = 0;
   auto revoke = [&](Shard& shard, std::uint64_t seq, Record& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu) {

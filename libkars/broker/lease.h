@@ -79,6 +79,7 @@ class LeaseTable {
     std::string origin;
     absl::Time issued;
     absl::Time expires;
+    absl::Duration half_life;
     bool revoked = false;
     std::uint64_t key;  // hash of (grant, principal, origin)
     std::string id;
@@ -104,6 +105,10 @@ class LeaseTable {
 
   const std::size_t max_;
   const std::string prefix_;  // "lease-<random>-": ids from two brokers never collide
+  // Each thread remembers the last lease it was given (see Acquire); any revocation bumps the
+  // epoch, which voids every such memory at once.
+  const std::uint64_t instance_;
+  std::atomic<std::uint64_t> epoch_{0};
   std::atomic<std::size_t> live_{0};  // records held over all shards
   Shard shards_[kShards];
 };

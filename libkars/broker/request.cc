@@ -31,19 +31,20 @@ absl::Status CheckDotSegments(absl::string_view path) {
 
 }  // namespace
 
-bool HeaderNameEquals(absl::string_view a, absl::string_view b) { return absl::EqualsIgnoreCase(a, b); }
-
 absl::Status ParseUrlInto(absl::string_view url, DestinationView* d) {
-  const std::size_t sep = url.find("://");
+  // A supported scheme is at most 5 bytes ("https"): look for its "://" only that far first.
+  std::size_t sep = 0;
+  while (sep < url.size() && sep < 6 && url[sep] != ':') ++sep;
+  if (sep >= url.size() || url.substr(sep, 3) != "://") sep = url.find("://");  // (unsupported then)
   if (sep == absl::string_view::npos || sep == 0) {
     return absl::InvalidArgumentError("url: expected an absolute URL scheme://host/path");
   }
   const absl::string_view scheme = url.substr(0, sep);
   int default_port = 0;
-  if (absl::EqualsIgnoreCase(scheme, "https")) d->scheme = "https", default_port = 443;
-  else if (absl::EqualsIgnoreCase(scheme, "wss")) d->scheme = "wss", default_port = 443;
-  else if (absl::EqualsIgnoreCase(scheme, "http")) d->scheme = "http", default_port = 80;
-  else if (absl::EqualsIgnoreCase(scheme, "ws")) d->scheme = "ws", default_port = 80;
+  if (AsciiEqualsIgnoreCase(scheme, "https")) d->scheme = "https", default_port = 443;
+  else if (AsciiEqualsIgnoreCase(scheme, "wss")) d->scheme = "wss", default_port = 443;
+  else if (AsciiEqualsIgnoreCase(scheme, "http")) d->scheme = "http", default_port = 80;
+  else if (AsciiEqualsIgnoreCase(scheme, "ws")) d->scheme = "ws", default_port = 80;
   else return absl::InvalidArgumentError(absl::StrCat("url: unsupported scheme '", absl::AsciiStrToLower(scheme), "'"));
   const absl::string_view rest = url.substr(sep + 3);
   std::size_t end = 0;  // the authority ends at the first '/', '?' or '#'
@@ -88,13 +89,23 @@ absl::Status ParseUrlInto(absl::string_view url, DestinationView* d) {
   if (!port.empty() && (!absl::SimpleAtoi(port, &d->port) || d->port <= 0 || d->port > 65535)) {
     return absl::InvalidArgumentError("url: invalid port");
   }
-  absl::string_view tail = rest.substr(end);
-  if (const std::size_t frag = tail.find('#'); frag != absl::string_view::npos) tail = tail.substr(0, frag);
-  const std::size_t q = tail.find('?');
-  d->path = tail.substr(0, q);
-  d->query = q == absl::string_view::npos ? absl::string_view() : tail.substr(q + 1);
+  // One pass over the path: where it ends ('?' or '#'), and whether it has a '.' or '%' at all.
+  const absl::string_view tail = rest.substr(end);
+  std::size_t path_end = 0;
+  bool dots = false;
+  for (; path_end < tail.size(); ++path_end) {
+    const char c = tail[path_end];
+    if (c == '?' || c == '#') break;
+    dots = dots || c == '.' || c == '%';
+  }
+  d->path = tail.substr(0, path_end);
+  d->query = absl::string_view();
+  if (path_end < tail.size() && tail[path_end] == '?') {
+    d->query = tail.substr(path_end + 1);
+    if (const std::size_t frag = d->query.find('#'); frag != absl::string_view::npos) d->query = d->query.substr(0, frag);
+  }
   if (d->path.empty()) d->path = "/";
-  return CheckDotSegments(d->path);
+  return dots ? CheckDotSegments(d->path) : absl::OkStatus();
 }
 
 absl::StatusOr<Destination> ParseUrl(absl::string_view url) {

@@ -50,8 +50,20 @@ struct Destination {
 };
 absl::StatusOr<Destination> ParseUrl(absl::string_view url);
 
+// ASCII case-insensitive equality, inline: the injection path compares every agent header with
+// a handful of names, and an out-of-line call per comparison was a tenth of its time.
+inline bool AsciiEqualsIgnoreCase(absl::string_view a, absl::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const unsigned char x = static_cast<unsigned char>(a[i]), y = static_cast<unsigned char>(b[i]);
+    if (x == y) continue;
+    if ((x | 0x20) != (y | 0x20) || (x | 0x20) < 'a' || (x | 0x20) > 'z') return false;
+  }
+  return true;
+}
+
 // Case-insensitive HTTP header name comparison.
-bool HeaderNameEquals(absl::string_view a, absl::string_view b);
+inline bool HeaderNameEquals(absl::string_view a, absl::string_view b) { return AsciiEqualsIgnoreCase(a, b); }
 
 }  // namespace kars::broker
 

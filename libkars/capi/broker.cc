@@ -209,9 +209,12 @@ kars_status kars_broker_inject_into(kars_broker_injection* injection, kars_broke
     KARS_REQUIRE_ARG(principal);
     KARS_REQUIRE_ARG(method);
     KARS_REQUIRE_ARG(url);
-    injection->impl.Reset();  // a failed call leaves an empty (denied-looking) result
     absl::InlinedVector<kars::broker::HeaderView, 8> h;
-    if (absl::Status s = HeaderViews(headers, n_headers, &h); !s.ok()) return s;
+    if (absl::Status s = HeaderViews(headers, n_headers, &h); !s.ok()) {
+      injection->impl.Reset();  // a failed call leaves an empty result, which is not allowed
+      return s;
+    }
+    // Inject refills the injection in place (and empties it itself when it fails).
     return broker->impl->Inject(View(principal, principal_len), View(method, method_len), View(url, url_len), h,
                                 &injection->impl);
   });
