@@ -245,7 +245,9 @@ absl::Status Broker::Inject(absl::string_view principal, absl::string_view metho
     case InjectionKind::kQuery: {
       std::string value;
       FormatValueInto(grant.format, tokens[0].value->Reveal(), &value);
-      out->query = absl::StrCat(PercentEncode(grant.query_param, true), "=", PercentEncode(value, true));
+      std::string encoded = PercentEncode(value, true);
+      out->query = absl::StrCat(PercentEncode(grant.query_param, true), "=", encoded);
+      SecureZero(encoded);
       SecureZero(value);
       break;
     }

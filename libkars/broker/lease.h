@@ -5,7 +5,9 @@
 // grant's credential at one origin (scheme://host:port) until it expires: further injections
 // for the same triple reuse the live, unrevoked lease, so the table grows with the number of
 // distinct triples, not with traffic. Records are keyed by a sequence number, share their grant,
-// and expire from a queue in issue order, so the table never scans itself on that path.
+// and expire from a queue in issue order, so the table never scans itself on that path. The
+// table is sharded (one lock per shard, shared on reuse) and each thread remembers the last
+// lease it was given, valid until any revocation, so a repeated injection takes no lock here.
 // Thread-safety: thread-safe.
 #ifndef KARS_BROKER_LEASE_H_
 #define KARS_BROKER_LEASE_H_
