@@ -1,25 +1,15 @@
+// The broker's management side (sources, grants, the leak index, events, listings) and the
+// outbound scan; the injection hot path is inject.cc, directory following directory.cc.
 #include "libkars/broker/broker.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
-#include <cstdio>
 
-#include "absl/container/inlined_vector.h"
-
-#include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
-#include "libkars/base/secure_zero.h"
 #include "libkars/base/status.h"
 #include "libkars/broker/encodings.h"
 #include "libkars/broker/token_patterns.h"
 
 namespace kars::broker {
-namespace {
-
-}  // namespace
 
 const char* DenyReasonName(DenyReason r) {
   switch (r) {
