@@ -96,9 +96,10 @@ KARS_API kars_status kars_broker_remove_grant(kars_broker *broker, const char *i
                                               kars_error **err);
 
 /* The outcome of one injection: allowed (headers to set and remove, maybe a query parameter
- * to append, a lease id) or denied (a reason and message). Immutable: safe to read from any
- * thread. Every `const char *` it returns is NUL-terminated and valid until
- * kars_broker_injection_free. */
+ * to append, a lease id) or denied (a reason and message). Immutable except through
+ * kars_broker_inject_into: safe to read from any thread. Every `const char *` it returns is
+ * NUL-terminated and valid until kars_broker_injection_free or the next
+ * kars_broker_inject_into on it. */
 typedef struct kars_broker_injection kars_broker_injection;
 
 /* Asks for the credential a request needs. `principal` is who the agent is; `method` e.g.
