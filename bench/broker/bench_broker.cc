@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
+#include "kars/broker.h"
 #include "libkars/broker/broker.h"
 #include "libkars/broker/encodings.h"
 #include "libkars/broker/leak_index.h"
@@ -141,27 +141,98 @@ void BM_ScanOutbound(benchmark::State& state) {
 }
 BENCHMARK(BM_ScanOutbound)->Args({1024, 1000})->Args({65536, 1000})->Args({65536, 10000});
 
+const std::vector<kb::Header>& AgentHeaders() {
+  static const std::vector<kb::Header> headers = {{"Content-Type", "application/json"},
+                                                  {"Authorization", "Bearer agent-made-up"},
+                                                  {"Accept", "*/*"}};
+  return headers;
+}
+constexpr const char* kInjectUrl = "https://api.model.example/v1/chat/completions";
+
+// A fresh Injection per call (the result's strings and vectors allocated each time).
 void BM_Inject(benchmark::State& state) {
   static auto b = BrokerWith(10);
-  const std::vector<kb::Header> headers = {{"Content-Type", "application/json"},
-                                           {"Authorization", "Bearer agent-made-up"},
-                                           {"Accept", "*/*"}};
   for (auto _ : state) {
-    auto inj = b->Inject("agent-1", "POST", "https://api.model.example/v1/chat/completions", headers);
+    auto inj = b->Inject("agent-1", "POST", kInjectUrl, AgentHeaders());
     benchmark::DoNotOptimize(inj);
   }
 }
 BENCHMARK(BM_Inject);
 
-// The same with Abseil's mutex deadlock detection off: Debian's Abseil is built with it on, and
-// it takes a global graph lock on every Mutex acquisition. Hosts may turn it off process-wide
-// (absl::SetMutexDeadlockDetectionMode); the library does not do that on their behalf.
-void BM_Inject_NoDeadlockDetection(benchmark::State& state) {
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  BM_Inject(state);
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kAbort);
+// One Injection per thread refilled in place and headers passed as views: no heap allocation.
+void BM_InjectReuse(benchmark::State& state) {
+  static auto b = BrokerWith(10);
+  std::vector<kb::HeaderView> views;
+  for (const auto& h : AgentHeaders()) views.emplace_back(h.first, h.second);
+  kb::Injection inj;
+  for (auto _ : state) {
+    auto s = b->Inject("agent-1", "POST", kInjectUrl, views, &inj);
+    benchmark::DoNotOptimize(s);
+    benchmark::DoNotOptimize(inj.set_headers[0].second.data());
+  }
 }
-BENCHMARK(BM_Inject_NoDeadlockDetection);
+BENCHMARK(BM_InjectReuse)->Threads(1)->Threads(2);
+
+// The C ABI as a host calls it: kars_broker_inject (a new injection, freed) and
+// kars_broker_inject_into (one injection reused).
+kars_broker* CBroker() {
+  static kars_broker* b = [] {
+    const auto secrets = RandomSecrets(10);
+    std::string config = "sources:\n";
+    for (int i = 0; i < 10; ++i) {
+      const std::string var = absl::StrCat("KARS_BENCH_SECRET_", i);
+      setenv(var.c_str(), secrets[i].c_str(), 1);
+      absl::StrAppend(&config, "  - {id: cred-", i, ", type: env, name: ", var, "}\n");
+    }
+    absl::StrAppend(&config,
+                    "grants:\n  - id: model\n    principals: ['agent-*']\n"
+                    "    destination: {host: api.model.example, path_prefix: /v1/, methods: [POST]}\n"
+                    "    credential: cred-0\n    inject: {header: Authorization, format: 'Bearer {value}'}\n");
+    kars_broker* out = nullptr;
+    if (kars_broker_new_from_config(&out, config.data(), config.size(), nullptr) != KARS_OK) std::abort();
+    return out;
+  }();
+  return b;
+}
+
+std::vector<kars_header> CHeaders() {
+  std::vector<kars_header> out;
+  for (const auto& h : AgentHeaders()) out.push_back({h.first.data(), h.first.size(), h.second.data(), h.second.size()});
+  return out;
+}
+
+void BM_InjectCapi(benchmark::State& state) {
+  kars_broker* b = CBroker();
+  const auto headers = CHeaders();
+  const std::size_t url_len = strlen(kInjectUrl);
+  for (auto _ : state) {
+    kars_broker_injection* inj = nullptr;
+    if (kars_broker_inject(&inj, b, "agent-1", 7, "POST", 4, kInjectUrl, url_len, headers.data(), headers.size(),
+                           nullptr) != KARS_OK) {
+      std::abort();
+    }
+    benchmark::DoNotOptimize(kars_broker_injection_allowed(inj));
+    kars_broker_injection_free(inj);
+  }
+}
+BENCHMARK(BM_InjectCapi);
+
+void BM_InjectCapiInto(benchmark::State& state) {
+  kars_broker* b = CBroker();
+  const auto headers = CHeaders();
+  const std::size_t url_len = strlen(kInjectUrl);
+  kars_broker_injection* inj = nullptr;
+  if (kars_broker_injection_new(&inj, nullptr) != KARS_OK) std::abort();
+  for (auto _ : state) {
+    if (kars_broker_inject_into(inj, b, "agent-1", 7, "POST", 4, kInjectUrl, url_len, headers.data(),
+                                headers.size(), nullptr) != KARS_OK) {
+      std::abort();
+    }
+    benchmark::DoNotOptimize(kars_broker_injection_allowed(inj));
+  }
+  kars_broker_injection_free(inj);
+}
+BENCHMARK(BM_InjectCapiInto);
 
 void BM_Redactor(benchmark::State& state) {
   const Corpus& c = CorpusOf(static_cast<int>(state.range(1)));

@@ -70,7 +70,14 @@ KARS_API kars_status kars_broker_new_from_config(kars_broker **out, const char *
 KARS_API void kars_broker_free(kars_broker *broker);
 
 /* Adds one source from its YAML/JSON definition (e.g. "{id: k, type: file, path: /run/k}").
- * Errors: KARS_E_INVALID_ARGUMENT, KARS_E_EXISTS for a duplicate id. */
+ * A directory ("{id: app, type: directory, path: /run/app, check_interval_ms: 1000}") adds one
+ * source "app/<file>" per key file (hidden entries skipped) and keeps following the directory:
+ * a key file that appears later becomes a source (event "source_added"), one that goes away is
+ * retired (event "source_removed"; requests using it are then denied "credential_unavailable",
+ * injections already made keep their value and lease), and a changed file is re-read; all
+ * without restart, at most check_interval_ms after the change (see
+ * kars_broker_rescan_directories to look at once). Errors: KARS_E_INVALID_ARGUMENT (including
+ * a directory that cannot be listed), KARS_E_EXISTS for a duplicate id. */
 KARS_API kars_status kars_broker_add_source(kars_broker *broker, const char *definition,
                                             size_t definition_len, kars_error **err);
 
@@ -89,9 +96,10 @@ KARS_API kars_status kars_broker_remove_grant(kars_broker *broker, const char *i
                                               kars_error **err);
 
 /* The outcome of one injection: allowed (headers to set and remove, maybe a query parameter
- * to append, a lease id) or denied (a reason and message). Immutable: safe to read from any
- * thread. Every `const char *` it returns is NUL-terminated and valid until
- * kars_broker_injection_free. */
+ * to append, a lease id) or denied (a reason and message). Immutable except through
+ * kars_broker_inject_into: safe to read from any thread. Every `const char *` it returns is
+ * NUL-terminated and valid until kars_broker_injection_free or the next
+ * kars_broker_inject_into on it. */
 typedef struct kars_broker_injection kars_broker_injection;
 
 /* Asks for the credential a request needs. `principal` is who the agent is; `method` e.g.
@@ -106,6 +114,22 @@ KARS_API kars_status kars_broker_inject(kars_broker_injection **out, kars_broker
                                         const char *method, size_t method_len, const char *url,
                                         size_t url_len, const kars_header *headers,
                                         size_t n_headers, kars_error **err);
+
+/* An empty injection to pass to kars_broker_inject_into (it reads as denied with reason "").
+ * Errors: KARS_E_INVALID_ARGUMENT for a NULL `out`, KARS_E_NO_MEMORY. */
+KARS_API kars_status kars_broker_injection_new(kars_broker_injection **out, kars_error **err);
+
+/* kars_broker_inject into an existing injection, which is overwritten (its old values wiped)
+ * and whose buffers are reused: a host that keeps one injection per thread injects without
+ * allocating. Strings read from the injection before the call are invalid after it. The
+ * injection must not be read or used by another thread during the call. Arguments, denials
+ * and errors as kars_broker_inject; after an error the injection is empty (not allowed). */
+KARS_API kars_status kars_broker_inject_into(kars_broker_injection *injection, kars_broker *broker,
+                                             const char *principal, size_t principal_len,
+                                             const char *method, size_t method_len,
+                                             const char *url, size_t url_len,
+                                             const kars_header *headers, size_t n_headers,
+                                             kars_error **err);
 
 /* Releases an injection, wiping the credential bytes it holds. Accepts NULL. */
 KARS_API void kars_broker_injection_free(kars_broker_injection *injection);
@@ -231,12 +255,21 @@ KARS_API kars_status kars_broker_list_credentials(kars_buf *out, const kars_brok
                                                   kars_error **err);
 
 /* JSON object of counters: injections, denials by reason, scans, scan_hits, revocations,
- * index_rebuilds. */
+ * index_rebuilds, source_failures (failed fetches of any source, and directories that could
+ * not be listed; each is also a "source_error" event), keys_added and keys_removed (directory
+ * keys that appeared or went away after their directory was added). */
 KARS_API kars_status kars_broker_metrics(kars_buf *out, const kars_broker *broker,
                                          kars_error **err);
 
-/* Receives one JSON object per event: "inject", "deny", "source_error", "revoke". Events
- * carry ids and reasons, never values. Called on the thread whose call caused the event, with
+/* Looks at every directory source now rather than at its next check interval: keys added or
+ * removed since are followed (see kars_broker_add_source). Errors: KARS_E_INVALID_ARGUMENT
+ * for a NULL broker. A directory that cannot be listed is not an error of the call: it is
+ * reported as a "source_error" event and in source_failures, and its keys keep serving. */
+KARS_API kars_status kars_broker_rescan_directories(kars_broker *broker, kars_error **err);
+
+/* Receives one JSON object per event: "inject", "deny", "source_error" (credential, code: a
+ * kars_status value, message), "source_added", "source_removed", "revoke". Events carry ids
+ * and reasons, never values. Called on the thread whose call caused the event, with
  * no broker lock held; it must not free the broker. The return value is reserved: return 0.
  * Replaces any earlier callback (its userdata_free runs); cb NULL removes it. userdata_free
  * (may be NULL) runs when the callback is replaced or the broker is freed. */

@@ -1,12 +1,14 @@
 // Broker: the credential broker's one entry point. Holds credentials (sources behind caches),
 // grants and leases; injects credentials into requests the agent makes, scans outgoing requests
 // for held secrets in every encoding, and creates redactors for responses.
-// Thread-safety: thread-safe. Reads (Inject, ScanOutbound, NewRedactor) take snapshots of the
-// grant table and leak index, which changes replace whole (copy-on-write).
+// Thread-safety: thread-safe. Reads (Inject, ScanOutbound, NewRedactor) take one snapshot of the
+// grant table (with its credentials resolved) and the leak index, which changes replace whole
+// (copy-on-write); the injection path takes no exclusive lock shared by all requests.
 #ifndef KARS_BROKER_BROKER_H_
 #define KARS_BROKER_BROKER_H_
 
 #include <atomic>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -14,8 +16,10 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
+#include "libkars/base/sync.h"
 #include "libkars/broker/config.h"
 #include "libkars/broker/credential.h"
 #include "libkars/broker/grant.h"
@@ -37,21 +41,26 @@ enum class DenyReason {
 };
 const char* DenyReasonName(DenyReason r);
 
-// The outcome of Inject. Header values and the query hold secrets: wiped on destruction.
+// The outcome of Inject. Header values and the query hold secrets: wiped on destruction and on
+// Reset. An Injection passed back to Inject is refilled in place, reusing its buffers, so a
+// caller that keeps one per thread injects without heap allocation.
 struct Injection {
   Injection() = default;
   Injection(Injection&&) = default;
   Injection& operator=(Injection&&) = default;
   ~Injection();
+  // Wipes the values and empties every field, keeping the buffers.
+  void Reset();
 
-  bool allowed() const { return reason == DenyReason::kNone; }
+  // Every allowed injection is under a lease: an empty (new or reset) one is not allowed.
+  bool allowed() const { return reason == DenyReason::kNone && !lease_id.empty(); }
   DenyReason reason = DenyReason::kNone;
   std::string message;        // why, for the agent and logs; never a value
   std::string credential_id;  // the credential injected, or the one an exfiltration hit
   std::string grant_id;
   std::string lease_id;
-  std::vector<Header> set_headers;         // to set (replacing any of the same name)
-  std::vector<std::string> remove_headers;  // to remove, as the request spelled them
+  absl::InlinedVector<Header, 1> set_headers;         // to set (replacing any of the same name)
+  absl::InlinedVector<std::string, 2> remove_headers;  // to remove, as the request spelled them
   std::string query;                       // "name=value" to append to the query, if any
 };
 
@@ -73,6 +82,9 @@ struct BrokerMetrics {
   std::uint64_t scan_hits = 0;
   std::uint64_t revocations = 0;
   std::uint64_t index_rebuilds = 0;
+  std::uint64_t source_failures = 0;  // failed fetches over all sources (each also an event)
+  std::uint64_t keys_added = 0;       // directory keys that appeared after the directory was added
+  std::uint64_t keys_removed = 0;     // directory keys whose file went away
 };
 
 class Broker {
@@ -84,6 +96,8 @@ class Broker {
 
   // KARS_E_EXISTS for a duplicate id. Local sources (file, env) are read now; a read failure
   // does not fail the call: the credential stays unavailable and requests using it are denied.
+  // A directory spec adds one source "<id>/<key>" per key file and keeps following the
+  // directory (see RescanDirectories); it fails when the directory cannot be listed.
   absl::Status AddSource(SourceSpec spec) ABSL_LOCKS_EXCLUDED(mu_);
   // KARS_E_NOT_FOUND if absent, KARS_E_PRECONDITION while a grant uses it.
   absl::Status RemoveSource(const std::string& id) ABSL_LOCKS_EXCLUDED(mu_);
@@ -94,16 +108,26 @@ class Broker {
   // Denials are an Injection with a reason, not an error; errors are internal failures only.
   absl::StatusOr<Injection> Inject(absl::string_view principal, absl::string_view method,
                                    absl::string_view url, const std::vector<Header>& headers);
+  // The same into `out` (reset first, its buffers reused), reading the headers through views.
+  absl::Status Inject(absl::string_view principal, absl::string_view method, absl::string_view url,
+                      absl::Span<const HeaderView> headers, Injection* out);
+
+  // Directory sources: adds a source for every key file that appeared and retires every key
+  // whose file went away (requests using it are then denied as credential_unavailable; requests
+  // already injected finish on the value they got, and their leases stay valid until revoked).
+  // Runs by itself at most once per directory's check interval from Inject, ScanOutbound,
+  // NewRedactor, AddGrant and ListCredentials; `force` runs it now.
+  void RescanDirectories(bool force = false) ABSL_LOCKS_EXCLUDED(mu_, dir_mu_);
 
   absl::StatusOr<ScanVerdict> ScanOutbound(absl::string_view url, const std::vector<Header>& headers,
                                            absl::string_view body);
 
-  std::unique_ptr<Redactor> NewRedactor() const;
+  std::unique_ptr<Redactor> NewRedactor();
 
   std::size_t Revoke(RevokeBy by, const std::string& key);
   absl::Status CheckLease(const std::string& id) const { return leases_.Check(id, absl::Now()); }
   std::vector<Lease> ListLeases() const { return leases_.List(absl::Now()); }
-  std::vector<CredentialInfo> ListCredentials() const ABSL_LOCKS_EXCLUDED(mu_);
+  std::vector<CredentialInfo> ListCredentials() ABSL_LOCKS_EXCLUDED(mu_);
   std::vector<Grant> ListGrants() const ABSL_LOCKS_EXCLUDED(mu_);
   BrokerMetrics Metrics() const;
 
@@ -117,27 +141,59 @@ class Broker {
   std::shared_ptr<const LeakIndex> leak_index() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
+  // What a request reads, replaced whole on every change: grants with their credentials
+  // resolved (by grant position), the leak index, and whether anyone listens for events.
+  struct Snapshot {
+    std::shared_ptr<const GrantTable> grants;
+    std::vector<absl::InlinedVector<std::shared_ptr<Credential>, 2>> credentials;
+    std::shared_ptr<const LeakIndex> index;
+    bool has_sink = false;
+  };
+  struct Directory {
+    std::string id;
+    std::string path;
+    absl::Duration check_interval;
+    absl::Time next_check;
+    std::vector<std::string> keys;  // present at the last listing, sorted
+  };
+
   explicit Broker(BrokerSettings settings);
   absl::Status RebuildIndex() ABSL_LOCKS_EXCLUDED(mu_, rebuild_mu_);
+  void PublishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::shared_ptr<const Snapshot> snapshot() const ABSL_LOCKS_EXCLUDED(mu_);
+  std::shared_ptr<Credential> NewCredential(SourceSpec& spec);
+  absl::Status AddFileOrOther(SourceSpec spec) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status AddDirectory(SourceSpec spec) ABSL_LOCKS_EXCLUDED(mu_, dir_mu_);
+  void RescanDirectory(Directory& dir, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(dir_mu_);
+  void MaybeRescan(absl::Time now) {
+    if (absl::ToUnixNanos(now) >= next_rescan_ns_.load(std::memory_order_relaxed)) RescanDirectories();
+  }
+  void OnSourceFailure(const std::string& id, const absl::Status& status);
   void Emit(std::string json) const;
-  Injection Deny(DenyReason r, std::string message, std::string credential,
-                 absl::string_view principal, absl::string_view url);
+  void Deny(DenyReason r, std::string message, std::string credential, absl::string_view principal,
+            absl::string_view url, Injection* out);
 
   const BrokerSettings settings_;
   LeaseTable leases_;
 
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<Credential>> credentials_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<const GrantTable> grants_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<const std::function<void(const std::string&)>> sink_ ABSL_GUARDED_BY(mu_);
-
   std::shared_ptr<const LeakIndex> index_ ABSL_GUARDED_BY(mu_);
-  absl::Mutex rebuild_mu_ ABSL_ACQUIRED_BEFORE(mu_);  // one rebuild at a time
+  std::shared_ptr<const Snapshot> snapshot_ ABSL_GUARDED_BY(mu_);
+  Mutex rebuild_mu_ ABSL_ACQUIRED_BEFORE(mu_);  // one rebuild at a time
+
+  Mutex dir_mu_ ABSL_ACQUIRED_BEFORE(rebuild_mu_, mu_);
+  std::vector<Directory> directories_ ABSL_GUARDED_BY(dir_mu_);
+  std::atomic<std::int64_t> next_rescan_ns_{INT64_MAX};  // the earliest next_check, Unix ns
+  std::atomic<bool> rescanning_{false};                  // one rescan at a time; others go on
 
   std::atomic<bool> bulk_loading_{false};  // FromConfig: defer index builds to the end
+  // Relaxed counters: each is one uncontended increment on its path.
   mutable std::atomic<std::uint64_t> injections_{0}, no_grant_{0}, unavailable_{0},
       exfiltration_{0}, invalid_{0}, exhausted_{0}, scans_{0}, scan_hits_{0}, revocations_{0},
-      rebuilds_{0};
+      rebuilds_{0}, source_failures_{0}, keys_added_{0}, keys_removed_{0};
 };
 
 // JSON renderings for the C ABI and events: metadata only.

@@ -117,43 +117,21 @@ absl::StatusOr<SecretPtr> SecretRef(const Fields& f, const char* key) {
   return token->value;
 }
 
-// A directory of files, one key per file, as Kubernetes projects a Secret: one file source per
-// key present now, with id "<id>/<file name>". Hidden entries (Kubernetes' "..data" and its
-// timestamped directories) are not keys. Each key is re-read when it changes.
-absl::StatusOr<std::vector<SourceSpec>> DirectorySources(const YAML::Node& node, const std::string& where0) {
-  std::string id;
+// A directory of files, one key per file: one spec that the broker expands into a file source
+// "<id>/<file name>" per key and keeps following.
+absl::StatusOr<SourceSpec> DirectorySource(const YAML::Node& node, const std::string& where0) {
+  SourceSpec spec;
   {
     Fields f(node, where0);
-    KARS_TRY(f.Str("id", &id, true));
+    KARS_TRY(f.Str("id", &spec.id, true));
   }
-  Fields f(node, absl::StrCat(where0, " (id '", id, "')"));
+  Fields f(node, absl::StrCat(where0, " (id '", spec.id, "')"));
   KARS_TRY(f.Only({"id", "type", "path", "check_interval_ms"}));
-  std::string dir;
-  KARS_TRY(f.Str("path", &dir, true));
+  KARS_TRY(f.Str("path", &spec.directory, true));
   int64_t check_ms = 1000;
   KARS_TRY(f.Int("check_interval_ms", &check_ms, 0, 3600000));
-  std::error_code ec;
-  std::vector<std::string> names;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    const std::string name = entry.path().filename().string();
-    std::error_code ec2;
-    if (name.empty() || name[0] == '.' || !std::filesystem::is_regular_file(entry.path(), ec2)) continue;
-    names.push_back(name);
-  }
-  if (ec) return f.Err(absl::StrCat("cannot list directory ", dir, ": ", ec.message()));
-  if (names.empty()) return f.Err(absl::StrCat("directory ", dir, " has no keys"));
-  std::sort(names.begin(), names.end());
-  std::vector<SourceSpec> out;
-  for (const auto& name : names) {
-    FileSourceOptions o;
-    o.path = absl::StrCat(dir, "/", name);
-    o.check_interval = absl::Milliseconds(check_ms);
-    SourceSpec spec;
-    spec.id = absl::StrCat(id, "/", name);
-    spec.source = NewFileSource(std::move(o));
-    out.push_back(std::move(spec));
-  }
-  return out;
+  spec.check_interval = absl::Milliseconds(check_ms);
+  return spec;
 }
 
 bool IsDirectory(const YAML::Node& node) {
@@ -346,24 +324,14 @@ absl::StatusOr<BrokerConfig> ParseConfig(absl::string_view text) {
       for (std::size_t i = 0; i < list.size(); ++i) {
         const std::string where = absl::StrCat(section, "[", i, "]");
         if (section[0] == 's') {
-          std::vector<SourceSpec> specs;
-          if (IsDirectory(list[i])) {
-            auto dir = DirectorySources(list[i], where);
-            if (!dir.ok()) return dir.status();
-            specs = *std::move(dir);
-          } else {
-            auto spec = SourceFrom(list[i], where);
-            if (!spec.ok()) return spec.status();
-            specs.push_back(*std::move(spec));
-          }
-          for (auto& spec : specs) {
-            for (const auto& other : config.sources) {
-              if (other.id == spec.id) {
-                return absl::InvalidArgumentError(absl::StrCat(where, ": duplicate source id '", spec.id, "'"));
-              }
+          auto spec = IsDirectory(list[i]) ? DirectorySource(list[i], where) : SourceFrom(list[i], where);
+          if (!spec.ok()) return spec.status();
+          for (const auto& other : config.sources) {
+            if (other.id == spec->id) {
+              return absl::InvalidArgumentError(absl::StrCat(where, ": duplicate source id '", spec->id, "'"));
             }
-            config.sources.push_back(std::move(spec));
           }
+          config.sources.push_back(*std::move(spec));
         } else {
           auto grant = GrantFrom(list[i], where);
           if (!grant.ok()) return grant.status();
@@ -384,22 +352,32 @@ absl::StatusOr<SourceSpec> ParseSource(absl::string_view text) {
   return Guarded([&]() -> absl::StatusOr<SourceSpec> {
     auto root = Load(text);
     if (!root.ok()) return root.status();
-    if (IsDirectory(*root)) return absl::InvalidArgumentError("source: a directory is several sources; use ParseSources");
-    return SourceFrom(*root, "source");
+    return IsDirectory(*root) ? DirectorySource(*root, "source") : SourceFrom(*root, "source");
   });
 }
 
 absl::StatusOr<std::vector<SourceSpec>> ParseSources(absl::string_view text) {
   return Guarded([&]() -> absl::StatusOr<std::vector<SourceSpec>> {
-    auto root = Load(text);
-    if (!root.ok()) return root.status();
-    if (IsDirectory(*root)) return DirectorySources(*root, "source");
-    auto spec = SourceFrom(*root, "source");
+    auto spec = ParseSource(text);
     if (!spec.ok()) return spec.status();
     std::vector<SourceSpec> out;
     out.push_back(*std::move(spec));
     return out;
   });
+}
+
+absl::StatusOr<std::vector<std::string>> ListDirectoryKeys(const std::string& dir) {
+  std::error_code ec;
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    std::error_code ec2;
+    if (name.empty() || name[0] == '.' || !std::filesystem::is_regular_file(entry.path(), ec2)) continue;
+    names.push_back(name);
+  }
+  if (ec) return absl::InvalidArgumentError(absl::StrCat("cannot list directory ", dir, ": ", ec.message()));
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 absl::StatusOr<Grant> ParseGrant(absl::string_view text) {

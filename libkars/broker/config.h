@@ -48,8 +48,12 @@ namespace kars::broker {
 
 struct SourceSpec {
   std::string id;
-  std::unique_ptr<Source> source;
+  std::unique_ptr<Source> source;  // null for a directory
   CredentialOptions options;
+  // type: directory: the broker keeps one file source "<id>/<key>" per key file in this
+  // directory, following keys added and removed later.
+  std::string directory;
+  absl::Duration check_interval = absl::Seconds(1);  // directory listing and key re-reads
 };
 
 struct BrokerSettings {
@@ -65,10 +69,14 @@ struct BrokerConfig {
 
 // Errors are KARS_E_INVALID_ARGUMENT and name the entry and field ("sources[2] (id 'x'): ...").
 absl::StatusOr<BrokerConfig> ParseConfig(absl::string_view text);
-// One source; a directory source (several) is refused here.
+// One source definition (a directory is one spec, which the broker expands per key).
 absl::StatusOr<SourceSpec> ParseSource(absl::string_view text);
-// One source definition, which a directory source expands into one source per key.
+// The same as a list of one, kept for callers of the time when directories expanded here.
 absl::StatusOr<std::vector<SourceSpec>> ParseSources(absl::string_view text);
+
+// The key files of a directory as Kubernetes projects a Secret: regular files (symlinks
+// followed), hidden entries ("..data" and its timestamped directories) skipped; sorted.
+absl::StatusOr<std::vector<std::string>> ListDirectoryKeys(const std::string& dir);
 absl::StatusOr<Grant> ParseGrant(absl::string_view text);
 
 }  // namespace kars::broker

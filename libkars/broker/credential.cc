@@ -26,11 +26,13 @@ bool Credential::Fresh(absl::Time now) const {
 
 absl::StatusOr<Token> Credential::Get(absl::Time now) {
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
+    if (retired_) return last_status_;
     if (refreshing_) {
       if (Valid(now)) return *token_;  // someone is refreshing; the current value still serves
       const std::uint64_t awaited = flight_ + 1;
-      mu_.Await(absl::Condition(this, &Credential::NotRefreshing));
+      while (refreshing_) refreshed_.Wait(&mu_);
+      if (retired_) return last_status_;
       if (Valid(now)) return *token_;
       if (flight_ >= awaited && !last_status_.ok()) return last_status_;
       // The flight we waited for ended without a usable value and no error (cannot happen), or a
@@ -48,11 +50,15 @@ absl::StatusOr<Token> Credential::Get(absl::Time now) {
 
   bool changed = false;
   absl::StatusOr<Token> result;
+  absl::Status failure;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     refreshing_ = false;
+    refreshed_.SignalAll();
     ++flight_;
-    if (fetched.ok()) {
+    if (retired_) {
+      result = last_status_;  // retired while fetching: the fetched value is not used
+    } else if (fetched.ok()) {
       ++ok_;
       last_status_ = absl::OkStatus();
       changed = !token_.has_value() || !token_->value->Equals(*fetched->value);
@@ -69,6 +75,7 @@ absl::StatusOr<Token> Credential::Get(absl::Time now) {
       ++failed_;
       last_status_ = MakeStatus(ToCStatus(fetched.status()),
                                 absl::StrCat("credential ", id_, ": ", fetched.status().message()));
+      failure = last_status_;
       if (Valid(now)) {
         result = *token_;  // keep serving; the failure shows in Info()
       } else {
@@ -76,18 +83,43 @@ absl::StatusOr<Token> Credential::Get(absl::Time now) {
       }
     }
   }
+  if (!failure.ok() && on_failure_) on_failure_(failure);
   if (changed && on_change_) on_change_();
   return result;
 }
 
+bool Credential::Retire(absl::string_view why) {
+  {
+    MutexLock lock(&mu_);
+    if (retired_) return false;
+    retired_ = true;
+    if (token_.has_value()) {
+      previous_ = token_->value;
+      token_.reset();
+      ++generation_;
+    }
+    last_status_ = MakeStatus(KARS_E_NOT_FOUND, absl::StrCat("credential ", id_, ": ", why));
+  }
+  if (on_change_) on_change_();
+  return true;
+}
+
+bool Credential::Restore() {
+  MutexLock lock(&mu_);
+  if (!retired_) return false;
+  retired_ = false;
+  last_status_ = absl::OkStatus();
+  return true;
+}
+
 void Credential::HeldValues(SecretPtr* current, SecretPtr* previous) const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   *current = token_.has_value() ? token_->value : nullptr;
   *previous = previous_;
 }
 
 CredentialInfo Credential::Info() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   CredentialInfo info;
   info.id = id_;
   info.kind = source_->kind();

@@ -14,8 +14,8 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "libkars/base/sync.h"
 #include "libkars/broker/source.h"
 
 namespace kars::broker {
@@ -58,26 +58,37 @@ class Credential {
 
   CredentialInfo Info() const ABSL_LOCKS_EXCLUDED(mu_);
 
-  // Called (without any lock held) after the value changed.
+  // Called (without any lock held) after the value changed. Set before the first Get.
   void set_on_change(std::function<void()> f) { on_change_ = std::move(f); }
+  // Called (without any lock held) with the error of every failed fetch. Set before the first Get.
+  void set_on_failure(std::function<void(const absl::Status&)> f) { on_failure_ = std::move(f); }
+
+  // The source went away (a directory key was deleted): Get fails with KARS_E_NOT_FOUND and
+  // fetches nothing until Restore. The last value stays held (as the previous one) so that it
+  // is still scanned for. Returns false when already retired.
+  bool Retire(absl::string_view why) ABSL_LOCKS_EXCLUDED(mu_);
+  // The source is back: the next Get fetches. Returns false when not retired.
+  bool Restore() ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   bool Fresh(absl::Time now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool Valid(absl::Time now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  bool NotRefreshing() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !refreshing_; }
 
   const std::string id_;
   const std::unique_ptr<Source> source_;
   const CredentialOptions options_;
   std::function<void()> on_change_;
+  std::function<void(const absl::Status&)> on_failure_;
 
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
+  CondVar refreshed_;  // signalled when refreshing_ clears
   absl::optional<Token> token_ ABSL_GUARDED_BY(mu_);
   absl::Time fetched_at_ ABSL_GUARDED_BY(mu_);
   SecretPtr previous_ ABSL_GUARDED_BY(mu_);
   // Only the thread that set refreshing_ calls into source_ (Fetch, Stale) while it is set;
   // others call Stale() only under mu_ with refreshing_ clear.
   bool refreshing_ ABSL_GUARDED_BY(mu_) = false;
+  bool retired_ ABSL_GUARDED_BY(mu_) = false;
   std::uint64_t flight_ ABSL_GUARDED_BY(mu_) = 0;  // completed fetches
   absl::Status last_status_ ABSL_GUARDED_BY(mu_);
   std::uint64_t ok_ ABSL_GUARDED_BY(mu_) = 0;

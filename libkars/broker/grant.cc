@@ -112,10 +112,11 @@ GrantTable::GrantTable(std::vector<Grant> grants) {
   });
   for (Grant& g : grants) grants_.push_back(std::make_shared<const Grant>(std::move(g)));
   for (std::size_t i = 0; i < grants_.size(); ++i) {
-    if (absl::StartsWith(grants_[i]->host, "*.")) {
-      wildcard_.push_back(i);
+    const std::string host = absl::AsciiStrToLower(grants_[i]->host);
+    if (absl::StartsWith(host, "*.")) {
+      by_suffix_[host.substr(2)].push_back(i);
     } else {
-      by_host_[absl::AsciiStrToLower(grants_[i]->host)].push_back(i);
+      by_host_[host].push_back(i);
     }
   }
 }
@@ -126,8 +127,8 @@ std::vector<Grant> GrantTable::grants() const {
   return out;
 }
 
-std::shared_ptr<const Grant> GrantTable::Match(absl::string_view principal, absl::string_view method,
-                               const Destination& dest) const {
+std::size_t GrantTable::Match(absl::string_view principal, absl::string_view method,
+                              const DestinationView& dest) const {
   auto matches = [&](const Grant& g) {
     const absl::string_view scheme =
         g.scheme.empty() ? absl::string_view("https") : absl::string_view(g.scheme);
@@ -146,16 +147,26 @@ std::shared_ptr<const Grant> GrantTable::Match(absl::string_view principal, absl
   };
   if (auto it = by_host_.find(dest.host); it != by_host_.end()) {
     for (std::size_t i : it->second) {
-      if (matches(*grants_[i])) return grants_[i];
+      if (matches(*grants_[i])) return i;
     }
   }
-  for (std::size_t i : wildcard_) {
-    absl::string_view suffix = absl::string_view(grants_[i]->host).substr(1);  // ".example.com"
-    if (dest.host.size() > suffix.size() && absl::EndsWith(dest.host, suffix) && matches(*grants_[i])) {
-      return grants_[i];
+  if (by_suffix_.empty()) return kNoMatch;
+  // "*.example.com" covers a.example.com and a.b.example.com, never example.com itself. Grants
+  // are sorted by specificity, so the best is the lowest position over every suffix that hits.
+  std::size_t best = kNoMatch;
+  for (std::size_t dot = dest.host.find('.'); dot != absl::string_view::npos;
+       dot = dest.host.find('.', dot + 1)) {
+    if (dot == 0) continue;  // an empty first label is not a subdomain
+    auto it = by_suffix_.find(dest.host.substr(dot + 1));
+    if (it == by_suffix_.end()) continue;
+    for (std::size_t i : it->second) {
+      if (i < best && matches(*grants_[i])) {
+        best = i;
+        break;
+      }
     }
   }
-  return nullptr;
+  return best;
 }
 
 }  // namespace kars::broker

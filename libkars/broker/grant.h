@@ -54,17 +54,24 @@ class GrantTable {
  public:
   explicit GrantTable(std::vector<Grant> grants);
 
-  // The most specific grant for this request: exact host over wildcard, then the longest path
-  // prefix, then grant id. nullptr when none. Shared so that leases can keep naming it.
-  std::shared_ptr<const Grant> Match(absl::string_view principal, absl::string_view method,
-                                     const Destination& dest) const;
+  static constexpr std::size_t kNoMatch = ~std::size_t{0};
 
+  // The position (see grant()) of the most specific grant for this request: exact host over
+  // wildcard, then the longest path prefix, then grant id; kNoMatch when none. Exact hosts are
+  // one hash lookup; only wildcard grants whose suffix the host ends with are looked at.
+  std::size_t Match(absl::string_view principal, absl::string_view method,
+                    const DestinationView& dest) const;
+
+  // Shared so that leases can keep naming a grant after the table is replaced.
+  const std::shared_ptr<const Grant>& grant(std::size_t i) const { return grants_[i]; }
+  std::size_t size() const { return grants_.size(); }
   std::vector<Grant> grants() const;
 
  private:
   std::vector<std::shared_ptr<const Grant>> grants_;  // sorted by specificity
   absl::flat_hash_map<std::string, std::vector<std::size_t>> by_host_;
-  std::vector<std::size_t> wildcard_;
+  // "*.example.com" grants by their suffix "example.com": a host is looked up once per label.
+  absl::flat_hash_map<std::string, std::vector<std::size_t>> by_suffix_;
 };
 
 }  // namespace kars::broker

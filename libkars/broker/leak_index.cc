@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "libkars/base/secure_zero.h"
 #include "libkars/base/status.h"
+#include "libkars/broker/hs_allocator.h"
 
 namespace kars::broker {
 namespace {
@@ -48,6 +49,7 @@ hs_scratch_t* ThreadScratch(ScratchSlot slot, const hs_database_t* db, std::uint
 
 absl::StatusOr<std::shared_ptr<const LeakIndex>> LeakIndex::Build(
     const std::vector<HeldValue>& held) {
+  InstallLockedHyperscanAllocators();  // the database will hold every value as a literal
   std::shared_ptr<LeakIndex> index(new LeakIndex());
   std::vector<std::string> forms;
   absl::flat_hash_map<std::string, std::size_t> seen;  // form → pattern id, to drop duplicates

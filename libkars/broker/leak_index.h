@@ -54,6 +54,8 @@ class LeakIndex {
   // Length of the longest indexed form; 0 when the index is empty.
   std::size_t max_form_length() const { return max_len_; }
   bool empty() const { return db_ == nullptr; }
+  // Where the compiled database lives (tests check its pages are locked and dump-excluded).
+  const void* database_address() const { return db_; }
 
   // The match that Hyperscan's pattern `id` ending at `end` stands for (used by the callback).
   LeakMatch MatchFor(unsigned id, std::size_t end) const;

@@ -48,7 +48,9 @@ std::string MetricsJson(const BrokerMetrics& m) {
                       ",\"credential_exfiltration\":", m.denials_exfiltration,
                       ",\"invalid_request\":", m.denials_invalid, ",\"leases_exhausted\":",
                       m.denials_exhausted, "},\"scans\":", m.scans, ",\"scan_hits\":", m.scan_hits,
-                      ",\"revocations\":", m.revocations, ",\"index_rebuilds\":", m.index_rebuilds, "}");
+                      ",\"revocations\":", m.revocations, ",\"index_rebuilds\":", m.index_rebuilds,
+                      ",\"source_failures\":", m.source_failures, ",\"keys_added\":", m.keys_added,
+                      ",\"keys_removed\":", m.keys_removed, "}");
 }
 
 }  // namespace kars::broker

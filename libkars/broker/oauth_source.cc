@@ -3,7 +3,7 @@
 #include <openssl/evp.h>
 
 #include "absl/strings/numbers.h"
-#include "absl/synchronization/mutex.h"
+#include "libkars/base/sync.h"
 #include "absl/strings/str_cat.h"
 #include "libkars/base/secure_zero.h"
 #include "libkars/base/status.h"
@@ -48,7 +48,7 @@ class OAuthSource final : public Source {
       auto subject = ReadSubjectToken(o_.subject_token_file);
       if (!subject.ok()) return Prefix(subject.status());
       {
-        absl::MutexLock lock(&mu_);
+        kars::MutexLock lock(&mu_);
         subject_ = *subject;
       }
       absl::StrAppend(&body, "grant_type=", FormEncode("urn:ietf:params:oauth:grant-type:token-exchange"),
@@ -96,7 +96,7 @@ class OAuthSource final : public Source {
   std::vector<std::pair<std::string, SecretPtr>> AuxiliarySecrets() const override {
     std::vector<std::pair<std::string, SecretPtr>> out;
     if (o_.client_secret != nullptr) out.emplace_back("client_secret", o_.client_secret);
-    absl::MutexLock lock(&mu_);
+    kars::MutexLock lock(&mu_);
     if (subject_ != nullptr) out.emplace_back("subject_token", subject_);
     return out;
   }
@@ -109,7 +109,7 @@ class OAuthSource final : public Source {
   OAuthOptions o_;
   HttpsUrl url_;
   bool exchange_;
-  mutable absl::Mutex mu_;
+  mutable kars::Mutex mu_;
   SecretPtr subject_ ABSL_GUARDED_BY(mu_);  // the last workload token exchanged
 };
 

@@ -4,28 +4,52 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 
 namespace kars::broker {
+namespace {
 
-bool HeaderNameEquals(absl::string_view a, absl::string_view b) { return absl::EqualsIgnoreCase(a, b); }
+// Dot segments would let "/v1/../admin" match a grant for "/v1/"; servers resolve them, so the
+// broker refuses them rather than guess how the upstream normalises.
+absl::Status CheckDotSegments(absl::string_view path) {
+  std::size_t seg_start = 0;
+  for (std::size_t i = 0; i <= path.size(); ++i) {
+    if (i < path.size() && path[i] != '/') {
+      if (path[i] == '%' && i + 2 < path.size() && path[i + 1] == '2' &&
+          (path[i + 2] == 'e' || path[i + 2] == 'E')) {
+        return absl::InvalidArgumentError("url: encoded dots in the path are not accepted");
+      }
+      continue;
+    }
+    const absl::string_view seg = path.substr(seg_start, i - seg_start);
+    if (seg == "." || seg == "..") {
+      return absl::InvalidArgumentError("url: dot segments in the path are not accepted");
+    }
+    seg_start = i + 1;
+  }
+  return absl::OkStatus();
+}
 
-absl::StatusOr<Destination> ParseUrl(absl::string_view url) {
-  const std::size_t sep = url.find("://");
+}  // namespace
+
+absl::Status ParseUrlInto(absl::string_view url, DestinationView* d) {
+  // A supported scheme is at most 5 bytes ("https"): look for its "://" only that far first.
+  std::size_t sep = 0;
+  while (sep < url.size() && sep < 6 && url[sep] != ':') ++sep;
+  if (sep >= url.size() || url.substr(sep, 3) != "://") sep = url.find("://");  // (unsupported then)
   if (sep == absl::string_view::npos || sep == 0) {
     return absl::InvalidArgumentError("url: expected an absolute URL scheme://host/path");
   }
-  Destination d;
-  d.scheme = absl::AsciiStrToLower(url.substr(0, sep));
+  const absl::string_view scheme = url.substr(0, sep);
   int default_port = 0;
-  if (d.scheme == "https" || d.scheme == "wss") default_port = 443;
-  else if (d.scheme == "http" || d.scheme == "ws") default_port = 80;
-  else return absl::InvalidArgumentError(absl::StrCat("url: unsupported scheme '", d.scheme, "'"));
-  absl::string_view rest = url.substr(sep + 3);
+  if (AsciiEqualsIgnoreCase(scheme, "https")) d->scheme = "https", default_port = 443;
+  else if (AsciiEqualsIgnoreCase(scheme, "wss")) d->scheme = "wss", default_port = 443;
+  else if (AsciiEqualsIgnoreCase(scheme, "http")) d->scheme = "http", default_port = 80;
+  else if (AsciiEqualsIgnoreCase(scheme, "ws")) d->scheme = "ws", default_port = 80;
+  else return absl::InvalidArgumentError(absl::StrCat("url: unsupported scheme '", absl::AsciiStrToLower(scheme), "'"));
+  const absl::string_view rest = url.substr(sep + 3);
   std::size_t end = 0;  // the authority ends at the first '/', '?' or '#'
   while (end < rest.size() && rest[end] != '/' && rest[end] != '?' && rest[end] != '#') ++end;
-  if (end == rest.size()) end = absl::string_view::npos;
-  absl::string_view authority = rest.substr(0, end);
+  const absl::string_view authority = rest.substr(0, end);
   if (authority.find('@') != absl::string_view::npos) {
     return absl::InvalidArgumentError("url: user info in the authority is not accepted");
   }
@@ -34,7 +58,7 @@ absl::StatusOr<Destination> ParseUrl(absl::string_view url) {
     const std::size_t close = authority.find(']');
     if (close == absl::string_view::npos) return absl::InvalidArgumentError("url: unclosed '['");
     host = authority.substr(1, close - 1);
-    absl::string_view after = authority.substr(close + 1);
+    const absl::string_view after = authority.substr(close + 1);
     if (!after.empty()) {
       if (after[0] != ':') return absl::InvalidArgumentError("url: junk after ']'");
       port = after.substr(1);
@@ -44,39 +68,51 @@ absl::StatusOr<Destination> ParseUrl(absl::string_view url) {
     port = authority.substr(colon + 1);
   }
   if (host.empty()) return absl::InvalidArgumentError("url: empty host");
+  if (host.size() > kMaxHostLength) return absl::InvalidArgumentError("url: host longer than 255 bytes");
+  bool upper = false;
   for (char c : host) {
     if (static_cast<unsigned char>(c) <= ' ' || c == '/' || c == '\\' || c == '%') {
       return absl::InvalidArgumentError("url: invalid character in host");
     }
+    upper = upper || absl::ascii_isupper(static_cast<unsigned char>(c));
   }
-  d.host = absl::AsciiStrToLower(host);
-  if (!d.host.empty() && d.host.back() == '.') d.host.pop_back();  // "example.com." is example.com
-  d.port = default_port;
-  if (!port.empty() && (!absl::SimpleAtoi(port, &d.port) || d.port <= 0 || d.port > 65535)) {
+  if (upper) {
+    for (std::size_t i = 0; i < host.size(); ++i) {
+      d->host_buffer[i] = absl::ascii_tolower(static_cast<unsigned char>(host[i]));
+    }
+    host = absl::string_view(d->host_buffer, host.size());
+  }
+  if (host.back() == '.') host.remove_suffix(1);  // "example.com." is example.com
+  if (host.empty()) return absl::InvalidArgumentError("url: empty host");
+  d->host = host;
+  d->port = default_port;
+  if (!port.empty() && (!absl::SimpleAtoi(port, &d->port) || d->port <= 0 || d->port > 65535)) {
     return absl::InvalidArgumentError("url: invalid port");
   }
-  d.path = end == absl::string_view::npos ? "/" : std::string(rest.substr(end));
-  if (d.path[0] != '/') d.path = absl::StrCat("/", d.path);
-  const std::size_t frag = d.path.find('#');
-  if (frag != std::string::npos) d.path.resize(frag);
-  // Dot segments would let "/v1/../admin" match a grant for "/v1/"; servers resolve them, so
-  // the broker refuses them rather than guess how the upstream normalises.
-  const absl::string_view path_only = absl::string_view(d.path).substr(0, d.path.find('?'));
-  std::size_t seg_start = 0;
-  for (std::size_t i = 0; i <= path_only.size(); ++i) {
-    if (i < path_only.size() && path_only[i] != '/') {
-      if (path_only[i] == '%' && i + 2 < path_only.size() && path_only[i + 1] == '2' &&
-          (path_only[i + 2] == 'e' || path_only[i + 2] == 'E')) {
-        return absl::InvalidArgumentError("url: encoded dots in the path are not accepted");
-      }
-      continue;
-    }
-    const absl::string_view seg = path_only.substr(seg_start, i - seg_start);
-    if (seg == "." || seg == "..") {
-      return absl::InvalidArgumentError("url: dot segments in the path are not accepted");
-    }
-    seg_start = i + 1;
+  // One pass over the path: where it ends ('?' or '#'), and whether it has a '.' or '%' at all.
+  const absl::string_view tail = rest.substr(end);
+  std::size_t path_end = 0;
+  bool dots = false;
+  for (; path_end < tail.size(); ++path_end) {
+    const char c = tail[path_end];
+    if (c == '?' || c == '#') break;
+    dots = dots || c == '.' || c == '%';
   }
+  d->path = tail.substr(0, path_end);
+  d->query = absl::string_view();
+  if (path_end < tail.size() && tail[path_end] == '?') {
+    d->query = tail.substr(path_end + 1);
+    if (const std::size_t frag = d->query.find('#'); frag != absl::string_view::npos) d->query = d->query.substr(0, frag);
+  }
+  if (d->path.empty()) d->path = "/";
+  return dots ? CheckDotSegments(d->path) : absl::OkStatus();
+}
+
+absl::StatusOr<Destination> ParseUrl(absl::string_view url) {
+  DestinationView v;
+  if (absl::Status s = ParseUrlInto(url, &v); !s.ok()) return s;
+  Destination d{std::string(v.scheme), std::string(v.host), v.port, std::string(v.path)};
+  if (!v.query.empty()) absl::StrAppend(&d.path, "?", v.query);
   return d;
 }
 

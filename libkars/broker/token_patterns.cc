@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "libkars/base/status.h"
+#include "libkars/broker/hs_allocator.h"
 #include "libkars/broker/leak_index.h"
 
 namespace kars::broker {
@@ -38,6 +39,7 @@ int OnMatch(unsigned id, unsigned long long, unsigned long long, unsigned, void*
 }
 
 absl::StatusOr<hs_database_t*> Compile() {
+  InstallLockedHyperscanAllocators();
   std::vector<const char*> exprs;
   std::vector<unsigned> flags(kShapeCount, HS_FLAG_SINGLEMATCH);
   std::vector<unsigned> ids;

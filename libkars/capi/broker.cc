@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "libkars/base/secure_zero.h"
 #include "libkars/base/status.h"
@@ -48,6 +49,21 @@ using kars::capi::Guard;
 using kars::capi::GuardVoid;
 
 absl::string_view View(const char* p, size_t n) { return p == nullptr ? absl::string_view() : absl::string_view(p, n); }
+
+// Views of the caller's headers: nothing is copied on the injection path.
+absl::Status HeaderViews(const kars_header* headers, size_t n,
+                         absl::InlinedVector<kars::broker::HeaderView, 8>* out) {
+  if (n > 0 && headers == nullptr) return absl::InvalidArgumentError("headers must not be NULL when n_headers > 0");
+  out->reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    if ((headers[i].name == nullptr && headers[i].name_len > 0) ||
+        (headers[i].value == nullptr && headers[i].value_len > 0)) {
+      return absl::InvalidArgumentError(absl::StrCat("headers[", i, "] has a NULL pointer with a length"));
+    }
+    out->emplace_back(View(headers[i].name, headers[i].name_len), View(headers[i].value, headers[i].value_len));
+  }
+  return absl::OkStatus();
+}
 
 absl::Status Headers(const kars_header* headers, size_t n, std::vector<kars::broker::Header>* out) {
   if (n > 0 && headers == nullptr) return absl::InvalidArgumentError("headers must not be NULL when n_headers > 0");
@@ -172,14 +188,42 @@ kars_status kars_broker_inject(kars_broker_injection** out, kars_broker* broker,
     KARS_REQUIRE_ARG(principal);
     KARS_REQUIRE_ARG(method);
     KARS_REQUIRE_ARG(url);
-    std::vector<kars::broker::Header> h;
-    absl::Status s = Headers(headers, n_headers, &h);
+    absl::InlinedVector<kars::broker::HeaderView, 8> h;
+    if (absl::Status s = HeaderViews(headers, n_headers, &h); !s.ok()) return s;
+    auto inj = std::make_unique<kars_broker_injection>();
+    absl::Status s = broker->impl->Inject(View(principal, principal_len), View(method, method_len),
+                                          View(url, url_len), h, &inj->impl);
     if (!s.ok()) return s;
-    auto inj = broker->impl->Inject(View(principal, principal_len), View(method, method_len),
-                                    View(url, url_len), h);
-    WipeHeaders(h);
-    if (!inj.ok()) return inj.status();
-    *out = new kars_broker_injection{*std::move(inj)};
+    *out = inj.release();
+    return absl::OkStatus();
+  });
+}
+
+kars_status kars_broker_inject_into(kars_broker_injection* injection, kars_broker* broker,
+                                    const char* principal, size_t principal_len, const char* method,
+                                    size_t method_len, const char* url, size_t url_len,
+                                    const kars_header* headers, size_t n_headers, kars_error** err) {
+  return Guard(err, [&]() -> absl::Status {
+    KARS_REQUIRE_ARG(injection);
+    KARS_REQUIRE_ARG(broker);
+    KARS_REQUIRE_ARG(principal);
+    KARS_REQUIRE_ARG(method);
+    KARS_REQUIRE_ARG(url);
+    absl::InlinedVector<kars::broker::HeaderView, 8> h;
+    if (absl::Status s = HeaderViews(headers, n_headers, &h); !s.ok()) {
+      injection->impl.Reset();  // a failed call leaves an empty result, which is not allowed
+      return s;
+    }
+    // Inject refills the injection in place (and empties it itself when it fails).
+    return broker->impl->Inject(View(principal, principal_len), View(method, method_len), View(url, url_len), h,
+                                &injection->impl);
+  });
+}
+
+kars_status kars_broker_injection_new(kars_broker_injection** out, kars_error** err) {
+  return Guard(err, [&]() -> absl::Status {
+    KARS_REQUIRE_ARG(out);
+    *out = new kars_broker_injection();
     return absl::OkStatus();
   });
 }
@@ -370,6 +414,14 @@ kars_status kars_broker_metrics(kars_buf* out, const kars_broker* broker, kars_e
     KARS_REQUIRE_ARG(out);
     KARS_REQUIRE_ARG(broker);
     kars::capi::FillBuf(out, kars::broker::MetricsJson(broker->impl->Metrics()));
+    return absl::OkStatus();
+  });
+}
+
+kars_status kars_broker_rescan_directories(kars_broker* broker, kars_error** err) {
+  return Guard(err, [&]() -> absl::Status {
+    KARS_REQUIRE_ARG(broker);
+    broker->impl->RescanDirectories(/*force=*/true);
     return absl::OkStatus();
   });
 }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "kars/kars.h"
@@ -213,6 +214,49 @@ int main(void) {
     CHECK(kars_broker_verdict_clean(v) == 1); /* token patterns off */
     kars_broker_verdict_free(v);
     kars_broker_free(b);
+  }
+
+  /* A directory source follows keys added and removed later; one injection reused. */
+  {
+    char keys[300], key[320], def[400];
+    kars_broker_injection *reused = NULL;
+    snprintf(keys, sizeof keys, "%s/keys", dir);
+    CHECK(mkdir(keys, 0700) == 0);
+    CHECK(kars_broker_new(&b, NULL, &err) == KARS_OK);
+    snprintf(def, sizeof def, "{id: app, type: directory, path: '%s', check_interval_ms: 3600000}", keys);
+    CHECK(kars_broker_add_source(b, def, strlen(def), &err) == KARS_OK);
+    snprintf(key, sizeof key, "%s/late", keys);
+    f = fopen(key, "w");
+    CHECK(f != NULL);
+    fputs("c-abi-late-key-4242", f);
+    fclose(f);
+    CHECK(kars_broker_rescan_directories(b, &err) == KARS_OK);
+    CHECK(kars_broker_rescan_directories(NULL, NULL) == KARS_E_INVALID_ARGUMENT);
+    snprintf(def, sizeof def, "{id: g, principals: ['*'], destination: {host: h.example}, credential: app/late}");
+    CHECK(kars_broker_add_grant(b, def, strlen(def), &err) == KARS_OK);
+    CHECK(kars_broker_injection_new(&reused, &err) == KARS_OK);
+    CHECK(kars_broker_injection_allowed(reused) == 0);
+    CHECK(kars_broker_inject_into(reused, b, "a", 1, "GET", 3, "https://h.example/", 18, NULL, 0, &err) == KARS_OK);
+    CHECK(kars_broker_injection_allowed(reused) == 1);
+    CHECK(kars_broker_injection_set_header(&h, reused, 0, &err) == KARS_OK);
+    CHECK(h.value_len == strlen("Bearer c-abi-late-key-4242"));
+    CHECK(memcmp(h.value, "Bearer c-abi-late-key-4242", h.value_len) == 0);
+    CHECK(unlink(key) == 0);
+    CHECK(kars_broker_rescan_directories(b, &err) == KARS_OK);
+    CHECK(kars_broker_inject_into(reused, b, "a", 1, "GET", 3, "https://h.example/", 18, NULL, 0, &err) == KARS_OK);
+    CHECK(kars_broker_injection_allowed(reused) == 0);
+    CHECK(strcmp(kars_broker_injection_reason(reused), "credential_unavailable") == 0);
+    CHECK(kars_broker_injection_set_header_count(reused) == 0);
+    CHECK(kars_broker_inject_into(NULL, b, "a", 1, "GET", 3, "https://h.example/", 18, NULL, 0, NULL) ==
+          KARS_E_INVALID_ARGUMENT);
+    CHECK(kars_broker_metrics(&out, b, &err) == KARS_OK);
+    CHECK(strstr((const char *)out.data, "\"keys_added\":1") != NULL);
+    CHECK(strstr((const char *)out.data, "\"keys_removed\":1") != NULL);
+    CHECK(strstr((const char *)out.data, "\"source_failures\":0") != NULL);
+    kars_buf_dispose(&out);
+    kars_broker_injection_free(reused);
+    kars_broker_free(b);
+    rmdir(keys);
   }
 
   unlink(path);

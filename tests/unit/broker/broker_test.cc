@@ -134,11 +134,11 @@ TEST_F(BrokerTest, StripsAgentCredentialsUnlessPassThrough) {
                            {"X-Api-Key", "zzz"}, {"Content-Type", "application/json"}};
   Injection inj = Inject("agent-7", "POST", "https://api.model.example/v1/chat", h);
   ASSERT_TRUE(inj.allowed());
-  EXPECT_EQ(inj.remove_headers, (std::vector<std::string>{"authorization", "Cookie", "X-Api-Key"}));
+  EXPECT_EQ(std::vector<std::string>(inj.remove_headers.begin(), inj.remove_headers.end()), (std::vector<std::string>{"authorization", "Cookie", "X-Api-Key"}));
   inj = Inject("agent-admin", "POST", "https://api.model.example/v1/admin/x", h);
   ASSERT_TRUE(inj.allowed());
   // Cookie passes; the grant's own header is always replaced.
-  EXPECT_EQ(inj.remove_headers, (std::vector<std::string>{"authorization", "X-Api-Key"}));
+  EXPECT_EQ(std::vector<std::string>(inj.remove_headers.begin(), inj.remove_headers.end()), (std::vector<std::string>{"authorization", "X-Api-Key"}));
 }
 
 TEST_F(BrokerTest, BasicAuthFromTwoKeysAndQueryOnlyWhenAllowed) {

@@ -11,36 +11,20 @@
 #include "gtest/gtest.h"
 #include "libkars/broker/broker.h"
 #include "libkars/broker/oauth_source.h"
+#include "tests/unit/broker/helpers.h"
 #include "tests/unit/broker/token_server.h"
 
 namespace kars::broker {
 namespace {
 
+using testing::AuthValue;
+using testing::Grant;
+using testing::MustBroker;
+using testing::MustInject;
 using testing::TempDir;
 using testing::TokenRequest;
 using testing::TokenResponse;
 using testing::TokenServer;
-
-std::string AuthValue(const Injection& inj) {
-  return inj.set_headers.empty() ? "" : inj.set_headers[0].second;
-}
-
-std::string Grant(const std::string& cred) {
-  return absl::StrCat("grants:\n  - id: g\n    principals: ['agent-*']\n    destination: {host: api.example}\n",
-                      "    credential: ", cred, "\n");
-}
-
-std::unique_ptr<Broker> MustBroker(const std::string& config) {
-  auto b = Broker::FromConfig(config);
-  EXPECT_TRUE(b.ok()) << b.status();
-  return b.ok() ? *std::move(b) : nullptr;
-}
-
-Injection MustInject(Broker& b) {
-  auto inj = b.Inject("agent-1", "POST", "https://api.example/v1/x", {});
-  EXPECT_TRUE(inj.ok()) << inj.status();
-  return inj.ok() ? *std::move(inj) : Injection{};
-}
 
 TEST(FileSource, ReadsValueAndRotatesWithoutRestart) {
   TempDir dir;

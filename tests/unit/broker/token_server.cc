@@ -95,7 +95,7 @@ struct TokenServer::Impl {
   SSL_CTX* ctx = nullptr;
   int listen_fd = -1;
   std::thread acceptor;
-  absl::Mutex mu;
+  kars::Mutex mu;
   std::vector<std::thread> workers;
 };
 
@@ -138,7 +138,7 @@ TokenServer::TokenServer(Handler handler) : impl_(new Impl), handler_(std::move(
       if (poll(&p, 1, 20) <= 0) continue;
       const int conn = accept4(impl_->listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
       if (conn < 0) continue;
-      absl::MutexLock lock(&impl_->mu);
+      kars::MutexLock lock(&impl_->mu);
       impl_->workers.emplace_back([this, conn] { Serve(conn); });
     }
   });
@@ -151,7 +151,7 @@ void TokenServer::Serve(int fd) {
   if (SSL_accept(ssl) == 1 && ReadRequest(ssl, &req)) {
     ++calls_;
     {
-      absl::MutexLock lock(&mu_);
+      kars::MutexLock lock(&mu_);
       requests_.push_back(req);
     }
     TokenResponse resp = handler_(req);
@@ -173,7 +173,7 @@ TokenServer::~TokenServer() {
   impl_->acceptor.join();
   std::vector<std::thread> workers;
   {
-    absl::MutexLock lock(&impl_->mu);
+    kars::MutexLock lock(&impl_->mu);
     workers.swap(impl_->workers);
   }
   for (auto& t : workers) t.join();
@@ -187,7 +187,7 @@ std::string TokenServer::url(const std::string& path) const {
 }
 
 std::vector<TokenRequest> TokenServer::requests() const {
-  absl::MutexLock lock(&mu_);
+  kars::MutexLock lock(&mu_);
   return requests_;
 }
 

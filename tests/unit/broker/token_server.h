@@ -11,8 +11,7 @@
 #include <thread>
 #include <vector>
 
-#include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
+#include "libkars/base/sync.h"
 #include "absl/time/time.h"
 
 namespace kars::broker::testing {
@@ -27,6 +26,32 @@ struct TokenResponse {
   int status = 200;
   std::string body;
   absl::Duration delay = absl::ZeroDuration();  // before answering (cut short by Stop)
+};
+
+// absl::Notification's lock is invisible to ThreadSanitizer; this one is built on kars::Mutex.
+class StopSignal {
+ public:
+  void Notify() {
+    kars::MutexLock lock(&mu_);
+    stopped_ = true;
+    cv_.SignalAll();
+  }
+  bool HasBeenNotified() const {
+    kars::MutexLock lock(&mu_);
+    return stopped_;
+  }
+  // True when notified before the timeout ran out.
+  bool WaitForNotificationWithTimeout(absl::Duration timeout) {
+    const absl::Time deadline = absl::Now() + timeout;
+    kars::MutexLock lock(&mu_);
+    while (!stopped_ && absl::Now() < deadline) cv_.WaitWithDeadline(&mu_, deadline);
+    return stopped_;
+  }
+
+ private:
+  mutable kars::Mutex mu_;
+  kars::CondVar cv_;
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 class TokenServer {
@@ -48,9 +73,9 @@ class TokenServer {
   int port_ = 0;
   std::string ca_file_;
   std::atomic<int> calls_{0};
-  mutable absl::Mutex mu_;
+  mutable kars::Mutex mu_;
   std::vector<TokenRequest> requests_ ABSL_GUARDED_BY(mu_);
-  absl::Notification stop_;
+  StopSignal stop_;
   friend struct Impl;
   void Serve(int fd);
 };
