@@ -101,6 +101,12 @@ absl::optional<std::string> LocalStore::Get(Ns ns, absl::string_view key) const 
   return it->second;
 }
 
+const std::string* LocalStore::Find(Ns ns, absl::string_view key) const {
+  const auto& map = cache_[static_cast<int>(ns)];
+  auto it = map.find(key);
+  return it == map.end() ? nullptr : &it->second;
+}
+
 bool LocalStore::Contains(Ns ns, absl::string_view key) const {
   return cache_[static_cast<int>(ns)].contains(key);
 }

@@ -51,6 +51,8 @@ class LocalStore {
   LocalStore& operator=(const LocalStore&) = delete;
 
   absl::optional<std::string> Get(Ns ns, absl::string_view key) const;
+  // The cached value without a copy; null when absent. Invalidated by the next write.
+  const std::string* Find(Ns ns, absl::string_view key) const;
   bool Contains(Ns ns, absl::string_view key) const;
   absl::Status Put(Ns ns, absl::string_view key, absl::string_view value);
   // Returns whether the key existed.
