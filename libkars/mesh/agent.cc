@@ -255,13 +255,16 @@ absl::StatusOr<bool> Agent::DesyncedLocked(const pb::Envelope& env, kars_status 
   // This agent lacks the session (lost, or restored from an older copy) or the prekey the message
   // was built on.
   if (code == KARS_E_PRECONDITION) return true;
-  // The message reuses keys of a counter already decrypted, yet carries an id never seen: the
-  // sender's state went back in time (restored from an older copy).
-  if (code == KARS_E_EXISTS) return true;
-  if (code != KARS_E_TAMPERED || env.type() != pb::CIPHERTEXT_TYPE_SIGNAL) return false;
-  // A message failing authentication is tampered or encrypted on a ratchet state this agent lost;
-  // the two cannot be told apart from one message. A tampered message is followed by good ones,
-  // while after a rollback every message fails: the second failure in a row means desync.
+  // Two failures are ambiguous on their own:
+  // - a message failing authentication is tampered, or encrypted on a ratchet state this agent
+  //   lost (restored from an older copy);
+  // - a message reusing the keys of a counter already decrypted, under an id never seen, is a
+  //   replay relabelled with a fresh id, or comes from a sender whose state went back in time.
+  // After tampering or a replay good messages follow, while out of step every message fails: the
+  // second such failure in a row (no success in between) means desync.
+  bool ambiguous = code == KARS_E_EXISTS ||
+                   (code == KARS_E_TAMPERED && env.type() == pb::CIPHERTEXT_TYPE_SIGNAL);
+  if (!ambiguous) return false;
   const std::string key = std::string(kMetaAuthFailPrefix) + env.sender();
   const std::string* count = store_->Find(Ns::kMeta, key);
   uint64_t failures = (count != nullptr ? DecodeU64(*count) : 0) + 1;
@@ -330,10 +333,6 @@ absl::Status Agent::ProcessLocked(const pb::Envelope& env, bool* used_prekey) {
   if (!plain.ok()) {
     kars_status code = ToCStatus(plain.status());
     if (code == KARS_E_IO || code == KARS_E_NO_MEMORY) return plain.status();
-    if (code == KARS_E_EXISTS && env.type() == pb::CIPHERTEXT_TYPE_PREKEY) {
-      ev.set_kind(pb::AgentEvent::KIND_DUPLICATE);
-      return AddEvent(ev);
-    }
     if (code == KARS_E_DENIED) {
       if (absl::Status s = Hold(env); !s.ok()) return s;
       ev.set_kind(pb::AgentEvent::KIND_IDENTITY_CHANGED);
