@@ -195,12 +195,18 @@ no_plaintext_anywhere)
   mesh bob recv --relay "$TAP_ADDR" --count 3 --timeout-ms 5000 >"$WORK/b.txt"
   mesh alice recv --relay "$TAP_ADDR" --count 1 --timeout-ms 5000 >"$WORK/a.txt"
   [ "$(messages "$WORK/b.txt" | wc -l)" = 3 ] && [ "$(messages "$WORK/a.txt" | wc -l)" = 1 ] || fail "delivery"
+  # Messages an agent has decrypted but not yet handed over sit in its inbox on disk.
+  mesh alice send --relay "$TAP_ADDR" --to bob --message "CANARY-alice-queued-plaintext"
+  mesh bob recv --relay "$TAP_ADDR" --leave-queued --timeout-ms 5000 >"$WORK/bq.txt"
+  grep -q "^queued alice" "$WORK/bq.txt" || fail "nothing queued: $(cat "$WORK/bq.txt")"
   kill -TERM "$RELAY_PID"; wait "$RELAY_PID" || true
   # The scan itself must work: routing data the relay legitimately sees is found...
   grep -aq "bob" "$WORK/capture.bin" || fail "capture is empty or unreadable"
   cat "$WORK/relay/"* | grep -aq "alice" || fail "relay data unreadable"
-  # ...and no plaintext is, in the capture or in any relay data file.
-  for f in "$WORK/capture.bin" "$WORK/relay/"*; do
+  cat "$WORK/agents/bob/"* | grep -aq "alice" || fail "agent data unreadable"
+  # ...and no plaintext is, in the capture, any relay data file, or any file of the agents (their
+  # inboxes, resend copies and outboxes are sealed at rest).
+  for f in "$WORK/capture.bin" "$WORK/relay/"* "$WORK/agents/"*/*; do
     if grep -aq "CANARY" "$f" || grep -aq "plaintext" "$f"; then fail "plaintext found in $f"; fi
   done
   ;;
