@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -57,29 +58,92 @@ int Random(uint8_t* data, size_t len, void*) {
 // key is as fresh as a new one (EVP_MAC_init and EVP_CipherInit_ex2 reset all keyed state).
 // Pools are per thread so that the callbacks stay lock-free; a context released on another
 // thread than the one that took it simply joins that thread's pool.
+//
+// HMAC contexts also remember the key they were last keyed with: libsignal MACs under the same key
+// several times per message (the chain key twice, the HKDF pseudo-random key three times, the
+// all-zero HKDF salt on every message), and re-initialising a context with its own key (a NULL key
+// to EVP_MAC_init) restarts from the stored inner state instead of redoing the key schedule.
 class HmacPool {
  public:
   ~HmacPool() {
-    for (EVP_MAC_CTX* c : free_) EVP_MAC_CTX_free(c);
+    for (Entry& e : free_) Drop(e);
+    for (Entry& e : in_use_) OPENSSL_cleanse(e.key, sizeof e.key);
   }
-  EVP_MAC_CTX* Take() {
-    if (free_.empty()) return EVP_MAC_CTX_dup(Algos().hmac_sha256);
-    EVP_MAC_CTX* c = free_.back();
-    free_.pop_back();
-    return c;
+  // A context ready to MAC under `key`.
+  EVP_MAC_CTX* Take(const uint8_t* key, size_t key_len) {
+    for (size_t i = 0; i < free_.size(); ++i) {
+      Entry& e = free_[i];
+      if (e.key_len == key_len && key_len <= kMaxKey && std::memcmp(e.key, key, key_len) == 0) {
+        EVP_MAC_CTX* c = e.ctx;
+        free_.erase(free_.begin() + static_cast<std::ptrdiff_t>(i));
+        if (EVP_MAC_init(c, nullptr, 0, nullptr) == 1) return Keyed(c, key, key_len);
+        EVP_MAC_CTX_free(c);
+        break;
+      }
+    }
+    EVP_MAC_CTX* c = nullptr;
+    if (free_.empty()) {
+      c = EVP_MAC_CTX_dup(Algos().hmac_sha256);
+    } else {  // the least recently released one
+      c = free_.front().ctx;
+      OPENSSL_cleanse(free_.front().key, sizeof free_.front().key);
+      free_.erase(free_.begin());
+    }
+    if (c == nullptr) return nullptr;
+    if (EVP_MAC_init(c, key, key_len, nullptr) != 1) {
+      EVP_MAC_CTX_free(c);
+      return nullptr;
+    }
+    return Keyed(c, key, key_len);
   }
   void Give(EVP_MAC_CTX* c) {
-    // Bounded: the library holds at most a few HMAC contexts at once.
-    if (free_.size() < kMaxFree) {
-      free_.push_back(c);
-    } else {
-      EVP_MAC_CTX_free(c);
+    Entry e{c, {}, kMaxKey + 1};  // taken on another thread: its key is unknown here
+    for (size_t i = 0; i < in_use_.size(); ++i) {
+      if (in_use_[i].ctx == c) {
+        e = in_use_[i];
+        in_use_.erase(in_use_.begin() + static_cast<std::ptrdiff_t>(i));
+        break;
+      }
     }
+    // Bounded: the library holds at most a few HMAC contexts at once, and about four keys per
+    // message are worth remembering.
+    if (free_.size() >= kMaxFree) {
+      Drop(free_.front());
+      free_.erase(free_.begin());
+    }
+    free_.push_back(e);
   }
 
  private:
   static constexpr size_t kMaxFree = 8;
-  std::vector<EVP_MAC_CTX*> free_;
+  static constexpr size_t kMaxKey = 64;  // longer keys are not remembered
+  struct Entry {
+    EVP_MAC_CTX* ctx;
+    uint8_t key[kMaxKey];
+    size_t key_len;  // kMaxKey + 1: not remembered
+  };
+  EVP_MAC_CTX* Keyed(EVP_MAC_CTX* c, const uint8_t* key, size_t key_len) {
+    Entry e{c, {}, kMaxKey + 1};
+    if (key_len <= kMaxKey) {
+      std::memcpy(e.key, key, key_len);
+      e.key_len = key_len;
+    }
+    for (Entry& used : in_use_) {
+      if (used.ctx == c) {  // a stale entry of a context released on another thread
+        used = e;
+        return c;
+      }
+    }
+    in_use_.push_back(e);
+    return c;
+  }
+  static void Drop(Entry& e) {
+    OPENSSL_cleanse(e.key, sizeof e.key);
+    EVP_MAC_CTX_free(e.ctx);
+  }
+  std::vector<Entry> free_;
+  // Contexts handed out, with their key (a handful at most).
+  std::vector<Entry> in_use_;
 };
 
 HmacPool& Hmacs() {
@@ -89,12 +153,8 @@ HmacPool& Hmacs() {
 
 int HmacInit(void** ctx, const uint8_t* key, size_t key_len, void*) {
   if (Algos().hmac_sha256 == nullptr) return SG_ERR_UNKNOWN;
-  EVP_MAC_CTX* mac = Hmacs().Take();
-  if (mac == nullptr) return SG_ERR_NOMEM;
-  if (EVP_MAC_init(mac, key, key_len, nullptr) != 1) {
-    EVP_MAC_CTX_free(mac);
-    return SG_ERR_UNKNOWN;
-  }
+  EVP_MAC_CTX* mac = Hmacs().Take(key, key_len);
+  if (mac == nullptr) return SG_ERR_UNKNOWN;
   *ctx = mac;
   return SG_SUCCESS;
 }
