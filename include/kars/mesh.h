@@ -116,6 +116,9 @@ KARS_API kars_status kars_mesh_agent_send(kars_buf* message_id, kars_mesh_agent*
  * the host chooses; once the agent has stored what it decrypted durably, ack returns those sequence
  * numbers and the host may forget them. Until then the host must keep them (and push them again
  * after a restart): an envelope pushed twice is reported as a duplicate, never delivered twice.
+ * A relay stamps each envelope's sender from the authenticated connection; a host fabric between
+ * agents that do not trust each other has to vouch for the sender in the same way, since the
+ * receiving agent picks the session (and, for a first contact, pins the identity) by that name.
  *
  * Every callback returns 0 on success, or a negative kars_status the agent call then fails with
  * (KARS_E_NOT_FOUND: unknown mailbox; KARS_E_UNAVAILABLE: try later, sends are retried up to the
