@@ -67,7 +67,9 @@ install: build
 
 abi-update: build
 	@abidw --no-corpus-path --headers-dir include/kars --out-file abi/libkars.abi $(BUILD)/libkars/libkars.so
-	@echo "abi/libkars.abi re-baselined from $(BUILD)/libkars/libkars.so; commit it with the change that needs it"
+	@if [ -f $(BUILD)/libkars/mesh/libkars-mesh.so ]; then \
+	  abidw --no-corpus-path --headers-dir include/kars --out-file abi/libkars-mesh.abi $(BUILD)/libkars/mesh/libkars-mesh.so; fi
+	@echo "abi/libkars.abi and abi/libkars-mesh.abi re-baselined from $(BUILD); commit them with the change that needs it"
 
 lint: build
 	@scripts/lint $(BUILD)

@@ -1,4 +1,4 @@
-#include "base/sync.h"
+#include "libkars/base/sync.h"
 
 #include <thread>
 #include <vector>
