@@ -100,6 +100,78 @@ KARS_API kars_status kars_mesh_agent_send(kars_buf* message_id, kars_mesh_agent*
                                           const char* peer, const uint8_t* body, size_t body_len,
                                           int64_t expires_at_ms, kars_error** err);
 
+/* Host-supplied transport: instead of kars_mesh_agent_connect, a host that moves bytes its own way
+ * (its message bus, another process, a test) supplies these callbacks. Everything passed is opaque
+ * bytes the host stores and forwards unchanged; the host never needs to parse them. The host plays
+ * the relay's two roles:
+ *
+ * Directory: publish_keys hands over this agent's key bundle (`bundle`, which replaces any earlier
+ * one) and zero or more one-time prekeys (each to be added to those held for `mailbox`).
+ * fetch_bundle returns the latest bundle of `mailbox` and removes and returns one held one-time
+ * prekey (or none when all are used up). Bundles are signed, so a host that alters one is caught
+ * (KARS_E_TAMPERED); a host that returns another agent's bundle is caught too.
+ *
+ * Mailboxes: send delivers `envelope` to every one of `recipients` (all or none). The host hands
+ * envelopes addressed to an agent to it with kars_mesh_agent_push, tagged with a sequence number
+ * the host chooses; once the agent has stored what it decrypted durably, ack returns those sequence
+ * numbers and the host may forget them. Until then the host must keep them (and push them again
+ * after a restart): an envelope pushed twice is reported as a duplicate, never delivered twice.
+ * A relay stamps each envelope's sender from the authenticated connection; a host fabric between
+ * agents that do not trust each other has to vouch for the sender in the same way, since the
+ * receiving agent picks the session (and, for a first contact, pins the identity) by that name.
+ *
+ * Every callback returns 0 on success, or a negative kars_status the agent call then fails with
+ * (KARS_E_NOT_FOUND: unknown mailbox; KARS_E_UNAVAILABLE: try later, sends are retried up to the
+ * relay timeout; KARS_E_EXHAUSTED: mailbox full); any other value fails the call with
+ * KARS_E_CALLBACK. Callbacks run on the thread of the agent call that needs them (open-time key
+ * publication runs in kars_mesh_agent_attach_transport) with the agent's state locked: they must
+ * not call functions of the same agent, except that kars_mesh_agent_push may be called from any
+ * thread at any time. They may run concurrently with each other when the host uses the agent from
+ * several threads. Strings and byte arrays passed to a callback are borrowed for its duration. */
+typedef struct kars_mesh_transport_callbacks {
+  /* Stores `bundle` as mailbox's bundle and adds the n_prekeys one-time prekeys (prekeys[i] of
+   * prekey_lens[i] bytes). Sets *prekeys_held to how many one-time prekeys the mailbox now holds. */
+  int (*publish_keys)(uint32_t* prekeys_held, const char* mailbox, const uint8_t* bundle,
+                      size_t bundle_len, const uint8_t* const* prekeys, const size_t* prekey_lens,
+                      size_t n_prekeys, void* userdata);
+  /* Fills `bundle` with the bundle of `mailbox` and `prekey` with one removed one-time prekey
+   * (leave it {NULL, 0} when none is left). Data must come from malloc(); the library takes it
+   * over and frees it. Return KARS_E_NOT_FOUND for a mailbox that never published. */
+  int (*fetch_bundle)(kars_buf* bundle, kars_buf* prekey, const char* mailbox, void* userdata);
+  /* Delivers `envelope` to each of the n_recipients mailboxes. `message_id` (16 bytes) identifies
+   * it: a second send with an id the host still holds for a recipient should set *duplicate to 1
+   * and not store it again (a retried send whose acknowledgement was lost). */
+  int (*send)(int* duplicate, const char* const* recipients, size_t n_recipients,
+              const uint8_t* envelope, size_t envelope_len, const uint8_t* message_id,
+              size_t message_id_len, void* userdata);
+  /* The envelopes with these sequence numbers are durable in the agent; the host may delete
+   * them. May be NULL when the host keeps nothing. A failure here is ignored (the envelope is
+   * pushed again later and reported as a duplicate). */
+  int (*ack)(const uint64_t* seqs, size_t n_seqs, void* userdata);
+} kars_mesh_transport_callbacks;
+
+/* Uses `callbacks` (copied; all but ack are required) as this agent's transport instead of a
+ * relay, and publishes the agent's keys through them. `userdata` is passed to every callback;
+ * `userdata_free` (may be NULL) is called with it when the agent no longer uses it (on free, or
+ * when another transport replaces it). Errors: KARS_E_INVALID_ARGUMENT (a required callback is
+ * NULL; userdata_free has then been called already), or what publish_keys returned, KARS_E_IO (the
+ * transport stays attached and publication is retried by later receives; call attach again to
+ * retry at once). Not concurrently with other calls on the same agent. */
+KARS_API kars_status kars_mesh_agent_attach_transport(kars_mesh_agent* agent,
+                                                      const kars_mesh_transport_callbacks* callbacks,
+                                                      void* userdata,
+                                                      void (*userdata_free)(void* userdata),
+                                                      kars_error** err);
+
+/* Hands the agent an envelope addressed to it that the host received (bytes exactly as a send
+ * callback produced them), tagged with the host's sequence number `seq` (a later push of the same
+ * seq replaces it). The next kars_mesh_agent_receive (or one waiting now) decrypts it. Thread-safe:
+ * may be called from any thread, also while a receive waits. Errors: KARS_E_PRECONDITION (the
+ * agent uses no host transport), KARS_E_INVALID_ARGUMENT (not an envelope). */
+KARS_API kars_status kars_mesh_agent_push(kars_mesh_agent* agent, uint64_t seq,
+                                          const uint8_t* envelope, size_t envelope_len,
+                                          kars_error** err);
+
 typedef enum kars_mesh_event_kind {
   KARS_MESH_EVENT_MESSAGE = 1,          /* a decrypted message */
   KARS_MESH_EVENT_DUPLICATE = 2,        /* a message already delivered arrived again; no body */
@@ -152,6 +224,42 @@ KARS_API kars_status kars_mesh_agent_receive(size_t* delivered, kars_mesh_agent*
  * awaits approval), KARS_E_IO. */
 KARS_API kars_status kars_mesh_agent_approve_identity(kars_mesh_agent* agent, const char* peer,
                                                       kars_error** err);
+
+/* Keeps the pinned identity key of `peer` and drops the messages held back while it was blocked,
+ * reporting each as a KARS_MESH_EVENT_REJECTED event with status KARS_E_DENIED (delivered by the
+ * next receive). A later message under the new key blocks the peer again. Errors:
+ * KARS_E_NOT_FOUND (no change awaits a decision), KARS_E_IO. */
+KARS_API kars_status kars_mesh_agent_reject_identity(kars_mesh_agent* agent, const char* peer,
+                                                     kars_error** err);
+
+typedef enum kars_mesh_identity_decision {
+  KARS_MESH_IDENTITY_DEFER = 0,   /* keep the peer blocked; ask again on a later receive */
+  KARS_MESH_IDENTITY_APPROVE = 1, /* as kars_mesh_agent_approve_identity */
+  KARS_MESH_IDENTITY_REJECT = 2   /* as kars_mesh_agent_reject_identity */
+} kars_mesh_identity_decision;
+
+/* The host's policy for a changed identity key (BLOCK mode). `old_key` is the pinned key (33
+ * bytes; old_len 0 if none), `new_key` the one presented, `safety_number` (60 digits) the safety
+ * number with the new key, all borrowed for the call. Set *decision (it starts as DEFER) and
+ * return 0; a non-zero return aborts the agent call with KARS_E_CALLBACK (nothing is lost: the
+ * change stays pending). Runs on the thread of kars_mesh_agent_receive (after the envelopes were
+ * stored, before events are delivered, so messages it approves are delivered by the same call) or
+ * of kars_mesh_agent_send when the peer is blocked (the send is retried once if it approves),
+ * with no agent state lock held; it must not call functions of the same agent. */
+typedef int (*kars_mesh_identity_cb)(kars_mesh_identity_decision* decision, const char* peer,
+                                     const uint8_t* old_key, size_t old_len,
+                                     const uint8_t* new_key, size_t new_len,
+                                     const char* safety_number, void* userdata);
+
+/* Installs (or, with callback NULL, removes) the identity-change callback. `userdata_free` (may be
+ * NULL) is called with `userdata` when the callback is replaced or the agent freed. Without a
+ * callback, changes wait for kars_mesh_agent_approve_identity / _reject_identity.
+ * Errors: KARS_E_INVALID_ARGUMENT (NULL agent). Thread-safe. */
+KARS_API kars_status kars_mesh_agent_set_identity_callback(kars_mesh_agent* agent,
+                                                           kars_mesh_identity_cb callback,
+                                                           void* userdata,
+                                                           void (*userdata_free)(void* userdata),
+                                                           kars_error** err);
 
 /* The 60-digit safety number of this agent and `peer`, NUL-terminated in `out`, for comparison
  * out of band. `pending` non-zero uses the changed key awaiting approval instead of the trusted

@@ -10,6 +10,7 @@
 #include "libkars/base/status.h"
 #include "libkars/capi/buf.h"
 #include "libkars/capi/guard.h"
+#include "libkars/capi/mesh_transport.h"
 #include "libkars/mesh/agent.h"
 
 struct kars_mesh_options {
@@ -18,6 +19,9 @@ struct kars_mesh_options {
 
 struct kars_mesh_agent {
   std::unique_ptr<kars::mesh::Agent> agent;
+  // The host transport in use, if any, for kars_mesh_agent_push. Read under the agent's own
+  // serialisation of attach (attach is not concurrent with push by contract).
+  std::shared_ptr<kars::capi::HostTransport> host;
 };
 
 struct kars_mesh_event {
@@ -118,7 +122,7 @@ kars_status kars_mesh_agent_open(kars_mesh_agent** out, const char* dir, const c
         options != nullptr ? options->options : kars::mesh::AgentOptions();
     auto agent = kars::mesh::Agent::Open(dir, name, opts);
     if (!agent.ok()) return agent.status();
-    *out = new kars_mesh_agent{std::move(*agent)};
+    *out = new kars_mesh_agent{std::move(*agent), nullptr};
     return absl::OkStatus();
   });
 }
@@ -132,7 +136,51 @@ kars_status kars_mesh_agent_connect(kars_mesh_agent* agent, const char* relay_ad
   return Guard(err, [&]() -> absl::Status {
     KARS_REQUIRE_ARG(agent);
     KARS_REQUIRE_ARG(relay_address);
-    return agent->agent->ConnectRelay(relay_address);
+    if (absl::Status s = agent->agent->ConnectRelay(relay_address); !s.ok()) return s;
+    agent->host.reset();
+    return absl::OkStatus();
+  });
+}
+
+kars_status kars_mesh_agent_attach_transport(kars_mesh_agent* agent,
+                                             const kars_mesh_transport_callbacks* callbacks,
+                                             void* userdata, void (*userdata_free)(void*),
+                                             kars_error** err) {
+  // Owned from here on, so that every failure below releases it exactly once.
+  struct Owned {
+    void* data;
+    void (*free_fn)(void*);
+    ~Owned() {
+      if (free_fn != nullptr) free_fn(data);
+    }
+  } owned{userdata, userdata_free};
+  return Guard(err, [&]() -> absl::Status {
+    KARS_REQUIRE_ARG(agent);
+    KARS_REQUIRE_ARG(callbacks);
+    if (callbacks->publish_keys == nullptr || callbacks->fetch_bundle == nullptr ||
+        callbacks->send == nullptr) {
+      return absl::InvalidArgumentError(
+          "transport callbacks publish_keys, fetch_bundle and send are required");
+    }
+    auto host = std::make_shared<kars::capi::HostTransport>(agent->agent->name(), *callbacks,
+                                                            userdata, userdata_free);
+    owned.free_fn = nullptr;  // the transport frees it now
+    agent->host = host;
+    return agent->agent->Attach(host);
+  });
+}
+
+kars_status kars_mesh_agent_push(kars_mesh_agent* agent, uint64_t seq, const uint8_t* envelope,
+                                 size_t envelope_len, kars_error** err) {
+  return Guard(err, [&]() -> absl::Status {
+    KARS_REQUIRE_ARG(agent);
+    KARS_REQUIRE_ARG(envelope);
+    std::shared_ptr<kars::capi::HostTransport> host = agent->host;
+    if (host == nullptr) {
+      return kars::MakeStatus(KARS_E_PRECONDITION, "the agent uses no host-supplied transport");
+    }
+    return host->Push(seq, absl::string_view(reinterpret_cast<const char*>(envelope),
+                                             envelope_len));
   });
 }
 
@@ -260,6 +308,58 @@ kars_status kars_mesh_agent_approve_identity(kars_mesh_agent* agent, const char*
     KARS_REQUIRE_ARG(agent);
     KARS_REQUIRE_ARG(peer);
     return agent->agent->ApproveIdentity(peer);
+  });
+}
+
+kars_status kars_mesh_agent_reject_identity(kars_mesh_agent* agent, const char* peer,
+                                            kars_error** err) {
+  return Guard(err, [&]() -> absl::Status {
+    KARS_REQUIRE_ARG(agent);
+    KARS_REQUIRE_ARG(peer);
+    return agent->agent->RejectIdentity(peer);
+  });
+}
+
+kars_status kars_mesh_agent_set_identity_callback(kars_mesh_agent* agent,
+                                                  kars_mesh_identity_cb callback, void* userdata,
+                                                  void (*userdata_free)(void*), kars_error** err) {
+  // Shared by every copy of the decider; frees userdata when the last copy goes (on replacement
+  // once no review still runs with it, or when the agent is freed).
+  std::shared_ptr<void> data(userdata, [userdata_free](void* p) {
+    if (userdata_free != nullptr) userdata_free(p);
+  });
+  return Guard(err, [&]() -> absl::Status {
+    KARS_REQUIRE_ARG(agent);
+    if (callback == nullptr) {
+      agent->agent->SetIdentityDecider(nullptr);
+      return absl::OkStatus();
+    }
+    agent->agent->SetIdentityDecider(
+        [callback, data](const kars::mesh::IdentityChange& c)
+            -> absl::StatusOr<kars::mesh::IdentityDecision> {
+          kars_mesh_identity_decision decision = KARS_MESH_IDENTITY_DEFER;
+          int rc = callback(&decision, c.peer.c_str(),
+                            reinterpret_cast<const uint8_t*>(c.old_key.data()), c.old_key.size(),
+                            reinterpret_cast<const uint8_t*>(c.new_key.data()), c.new_key.size(),
+                            c.safety_number.c_str(), data.get());
+          if (rc != 0) {
+            return kars::CallbackError(absl::StrCat("identity callback returned ", rc, " for '",
+                                                    c.peer, "'; the change stays pending"));
+          }
+          int value = 0;
+          std::memcpy(&value, &decision, sizeof value);
+          switch (value) {
+            case KARS_MESH_IDENTITY_DEFER:
+              return kars::mesh::IdentityDecision::kDefer;
+            case KARS_MESH_IDENTITY_APPROVE:
+              return kars::mesh::IdentityDecision::kApprove;
+            case KARS_MESH_IDENTITY_REJECT:
+              return kars::mesh::IdentityDecision::kReject;
+          }
+          return kars::CallbackError(
+              absl::StrCat("identity callback set unknown decision ", value));
+        });
+    return absl::OkStatus();
   });
 }
 

@@ -27,6 +27,7 @@ std::string SeenKey(absl::string_view sender, absl::string_view id) {
 
 constexpr uint32_t kResendWindow = 256;
 constexpr int64_t kResetIntervalMs = 10'000;
+constexpr uint64_t kAuthFailuresForReset = 2;
 
 absl::Status NoTransport() {
   return MakeStatus(KARS_E_PRECONDITION, "agent is not connected to a relay");
@@ -40,7 +41,7 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Open(const std::string& dir, const
   std::unique_ptr<Agent> agent(new Agent());
   agent->name_ = name;
   agent->options_ = options;
-  absl::MutexLock l(&agent->mu_);
+  kars::MutexLock l(&agent->mu_);
   auto store = LocalStore::Open(dir);
   if (!store.ok()) return store.status();
   agent->store_ = std::move(*store);
@@ -54,7 +55,7 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Open(const std::string& dir, const
 absl::Status Agent::ConnectRelay(const std::string& address) {
   std::string auth_pub, auth_der;
   {
-    absl::MutexLock l(&mu_);
+    kars::MutexLock l(&mu_);
     auto pub = AuthPublicKey(*env_);
     if (!pub.ok()) return pub.status();
     auto der = AuthPrivateKeyDer(*env_);
@@ -69,8 +70,8 @@ absl::Status Agent::ConnectRelay(const std::string& address) {
   return Attach(std::move(client));
 }
 
-absl::Status Agent::Attach(std::unique_ptr<Transport> transport) {
-  absl::MutexLock l(&mu_);
+absl::Status Agent::Attach(std::shared_ptr<Transport> transport) {
+  kars::MutexLock l(&mu_);
   transport_ = std::move(transport);
   return MaintainKeysLocked();
 }
@@ -87,7 +88,7 @@ absl::Status Agent::Publish(uint32_t extra_prekeys) {
 }
 
 absl::Status Agent::MaintainKeys() {
-  absl::MutexLock l(&mu_);
+  kars::MutexLock l(&mu_);
   return MaintainKeysLocked();
 }
 
@@ -163,11 +164,26 @@ absl::StatusOr<std::string> Agent::Send(const std::string& peer, absl::string_vi
     return absl::InvalidArgumentError(absl::StrCat("message body of ", body.size(),
                                                    " bytes exceeds the limit of ", kMaxBodySize));
   }
-  absl::MutexLock send_lock(&send_mu_);
+  auto sent = SendOnce(peer, body, expires_at_ms);
+  if (ToCStatus(sent.status()) != KARS_E_DENIED) return sent;
+  // The peer is blocked by an identity change: the host's decider may settle it now.
+  bool pending = false;
+  {
+    kars::MutexLock l(&mu_);
+    pending = store_->Contains(Ns::kPendingIdentity, peer);
+  }
+  if (!pending) return sent;
+  if (absl::Status s = ReviewIdentities(); !s.ok()) return s;
+  return SendOnce(peer, body, expires_at_ms);
+}
+
+absl::StatusOr<std::string> Agent::SendOnce(const std::string& peer, absl::string_view body,
+                                            int64_t expires_at_ms) {
+  kars::MutexLock send_lock(&send_mu_);
   pb::Envelope env;
   std::shared_ptr<Transport> transport;
   {
-    absl::MutexLock l(&mu_);
+    kars::MutexLock l(&mu_);
     if (!transport_) return NoTransport();
     transport = transport_;
     auto id = NewMessageId();
@@ -235,9 +251,36 @@ absl::Status Agent::RequestResetLocked(const std::string& peer) {
   return EnqueueLocked(peer, std::move(p));
 }
 
+absl::StatusOr<bool> Agent::DesyncedLocked(const pb::Envelope& env, kars_status code) {
+  // This agent lacks the session (lost, or restored from an older copy) or the prekey the message
+  // was built on.
+  if (code == KARS_E_PRECONDITION) return true;
+  // Two failures are ambiguous on their own:
+  // - a message failing authentication is tampered, or encrypted on a ratchet state this agent
+  //   lost (restored from an older copy);
+  // - a message reusing the keys of a counter already decrypted, under an id never seen, is a
+  //   replay relabelled with a fresh id, or comes from a sender whose state went back in time.
+  // After tampering or a replay good messages follow, while out of step every message fails: the
+  // second such failure in a row (no success in between) means desync.
+  bool ambiguous = code == KARS_E_EXISTS ||
+                   (code == KARS_E_TAMPERED && env.type() == pb::CIPHERTEXT_TYPE_SIGNAL);
+  if (!ambiguous) return false;
+  const std::string key = std::string(kMetaAuthFailPrefix) + env.sender();
+  const std::string* count = store_->Find(Ns::kMeta, key);
+  uint64_t failures = (count != nullptr ? DecodeU64(*count) : 0) + 1;
+  if (absl::Status s = store_->Put(Ns::kMeta, key, EncodeU64(failures)); !s.ok()) return s;
+  return failures >= kAuthFailuresForReset;
+}
+
+absl::Status Agent::ClearAuthFailuresLocked(const std::string& peer) {
+  const std::string key = std::string(kMetaAuthFailPrefix) + peer;
+  if (!store_->Contains(Ns::kMeta, key)) return absl::OkStatus();
+  return store_->Delete(Ns::kMeta, key).status();
+}
+
 absl::Status Agent::ResetSession(const std::string& peer) {
   if (absl::Status s = ValidateName(peer, "peer name"); !s.ok()) return s;
-  absl::MutexLock l(&mu_);
+  kars::MutexLock l(&mu_);
   int rc = signal_protocol_session_delete_all_sessions(env_->stores(), peer.data(), peer.size());
   if (rc < 0) return IoError("agent store: cannot delete sessions");
   return absl::OkStatus();
@@ -290,10 +333,6 @@ absl::Status Agent::ProcessLocked(const pb::Envelope& env, bool* used_prekey) {
   if (!plain.ok()) {
     kars_status code = ToCStatus(plain.status());
     if (code == KARS_E_IO || code == KARS_E_NO_MEMORY) return plain.status();
-    if (code == KARS_E_EXISTS) {
-      ev.set_kind(pb::AgentEvent::KIND_DUPLICATE);
-      return AddEvent(ev);
-    }
     if (code == KARS_E_DENIED) {
       if (absl::Status s = Hold(env); !s.ok()) return s;
       ev.set_kind(pb::AgentEvent::KIND_IDENTITY_CHANGED);
@@ -304,14 +343,17 @@ absl::Status Agent::ProcessLocked(const pb::Envelope& env, bool* used_prekey) {
     ev.set_kind(pb::AgentEvent::KIND_REJECTED);
     ev.set_status(code);
     ev.set_detail(std::string(plain.status().message()));
-    if (code == KARS_E_PRECONDITION && env.type() == pb::CIPHERTEXT_TYPE_SIGNAL) {
-      // The peer uses a session this agent no longer has: handshake afresh and ask the peer to
-      // resend what it sent recently, so the message reported here arrives after all.
+    auto desync = DesyncedLocked(env, code);
+    if (!desync.ok()) return desync.status();
+    if (*desync) {
+      // The two sides no longer share a session: handshake afresh and ask the peer to resend
+      // what it sent recently, so the message reported here arrives after all.
       ev.set_detail(absl::StrCat(ev.detail(), "; re-handshaking, the peer will resend"));
       if (absl::Status s = RequestResetLocked(env.sender()); !s.ok()) return s;
     }
     return AddEvent(ev);
   }
+  if (absl::Status s = ClearAuthFailuresLocked(env.sender()); !s.ok()) return s;
   auto payload = UnpadPayload(*plain);
   if (payload.ok() && payload->message_id() != env.message_id()) {
     payload = TamperedError("envelope message id differs from the id sealed inside the ciphertext");
@@ -338,7 +380,7 @@ absl::Status Agent::ProcessLocked(const pb::Envelope& env, bool* used_prekey) {
 
 absl::Status Agent::Accept(const std::vector<pb::Envelope>& envelopes) {
   bool used_prekey = false;
-  absl::MutexLock l(&mu_);
+  kars::MutexLock l(&mu_);
   StoreTxn txn(*store_);
   for (const auto& env : envelopes) {
     if (absl::Status s = ProcessLocked(env, &used_prekey); !s.ok()) return s;
@@ -354,7 +396,7 @@ absl::Status Agent::AcceptAndFlush(const std::vector<pb::Envelope>& envelopes) {
 absl::StatusOr<size_t> Agent::Receive(absl::Duration wait, const EventCallback& cb) {
   std::shared_ptr<Transport> transport;
   {
-    absl::MutexLock l(&mu_);
+    kars::MutexLock l(&mu_);
     if (!transport_) return NoTransport();
     transport = transport_;
   }
@@ -364,7 +406,7 @@ absl::StatusOr<size_t> Agent::Receive(absl::Duration wait, const EventCallback& 
     std::vector<uint64_t> seqs;
     bool used_prekey = false;
     {
-      absl::MutexLock l(&mu_);
+      kars::MutexLock l(&mu_);
       StoreTxn txn(*store_);
       for (const auto& item : *batch) {
         if (absl::Status s = ProcessLocked(item.envelope(), &used_prekey); !s.ok()) return s;
@@ -376,21 +418,24 @@ absl::StatusOr<size_t> Agent::Receive(absl::Duration wait, const EventCallback& 
     // An ack lost here only means a redelivery, which the seen set turns into a duplicate.
     (void)transport->Ack(seqs);
     if (used_prekey) {
-      absl::MutexLock l(&mu_);
+      kars::MutexLock l(&mu_);
       (void)MaintainKeysLocked();  // best effort: the next receive retries
     }
   }
-  // Group control this batch produced (sender keys for new members, rotations): durable in the
-  // outbox already, so a failure here is retried by the next receive.
+  // Identity changes this batch found: the host's decider (if any) may unblock or drop them, so
+  // that approved messages are delivered in this same call.
+  if (absl::Status s = ReviewIdentities(); !s.ok()) return s;
+  // Group control this batch produced (sender keys for new members, rotations) and re-handshake
+  // requests: durable in the outbox already, so a failure here is retried by the next receive.
   (void)FlushOutbox();
   return Deliver(cb);
 }
 
 absl::StatusOr<size_t> Agent::Deliver(const EventCallback& cb) {
-  absl::MutexLock deliver_lock(&deliver_mu_);
+  kars::MutexLock deliver_lock(&deliver_mu_);
   std::vector<std::pair<std::string, std::string>> inbox;
   {
-    absl::MutexLock l(&mu_);
+    kars::MutexLock l(&mu_);
     inbox = store_->List(Ns::kInbox);
   }
   size_t delivered = 0;
@@ -401,57 +446,11 @@ absl::StatusOr<size_t> Agent::Deliver(const EventCallback& cb) {
       return CallbackError(absl::StrCat("receive callback returned non-zero; ", delivered,
                                         " events delivered, the rest stay queued"));
     }
-    absl::MutexLock l(&mu_);
+    kars::MutexLock l(&mu_);
     if (auto r = store_->Delete(Ns::kInbox, key); !r.ok()) return r.status();
     ++delivered;
   }
   return delivered;
-}
-
-absl::Status Agent::ApproveIdentity(const std::string& peer) {
-  absl::MutexLock l(&mu_);
-  auto pending = store_->Get(Ns::kPendingIdentity, peer);
-  if (!pending) {
-    return absl::NotFoundError(absl::StrCat("no changed identity of '", peer, "' awaits approval"));
-  }
-  StoreTxn txn(*store_);
-  if (absl::Status s = store_->Put(Ns::kIdentity, peer, *pending); !s.ok()) return s;
-  if (auto r = store_->Delete(Ns::kPendingIdentity, peer); !r.ok()) return r.status();
-  // The old session belongs to the old key; the next exchange handshakes afresh.
-  signal_protocol_session_delete_all_sessions(env_->stores(), peer.data(), peer.size());
-  const std::string prefix = PeerPrefix(peer);
-  bool used_prekey = false;
-  for (const auto& [k, v] : store_->List(Ns::kHeld)) {
-    if (k.compare(0, prefix.size(), prefix) != 0) continue;
-    pb::Envelope env;
-    if (!env.ParseFromString(v)) return TamperedError("agent store holds an unreadable envelope");
-    if (auto r = store_->Delete(Ns::kHeld, k); !r.ok()) return r.status();
-    if (absl::Status s = ProcessLocked(env, &used_prekey); !s.ok()) return s;
-  }
-  return txn.Commit();
-}
-
-absl::StatusOr<std::string> Agent::PeerIdentityKey(const std::string& peer, bool pending) {
-  absl::MutexLock l(&mu_);
-  auto key = store_->Get(pending ? Ns::kPendingIdentity : Ns::kIdentity, peer);
-  if (!key) {
-    return absl::NotFoundError(
-        absl::StrCat(pending ? "no changed identity of '" : "no identity of '", peer,
-                     pending ? "' awaits approval" : "' is known yet"));
-  }
-  return *key;
-}
-
-absl::StatusOr<std::string> Agent::SafetyNumber(const std::string& peer, bool pending) {
-  auto key = PeerIdentityKey(peer, pending);
-  if (!key.ok()) return key.status();
-  absl::MutexLock l(&mu_);
-  return kars::mesh::SafetyNumber(*env_, name_, peer, *key);
-}
-
-absl::StatusOr<std::string> Agent::IdentityKey() {
-  absl::MutexLock l(&mu_);
-  return IdentityPublicKey(*env_);
 }
 
 }  // namespace kars::mesh

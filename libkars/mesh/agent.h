@@ -18,7 +18,8 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include "kars/common.h"
+#include "libkars/base/sync.h"
 #include "kars/v1/mesh.pb.h"
 #include "libkars/mesh/keys.h"
 #include "libkars/mesh/local_store.h"
@@ -36,6 +37,17 @@ struct AgentOptions {
 
 using EventCallback = std::function<int(const kars::v1::mesh::AgentEvent&)>;
 
+// A peer that presented an identity key other than the pinned one.
+struct IdentityChange {
+  std::string peer;
+  std::string old_key;  // serialized public keys; old_key is empty if none was pinned
+  std::string new_key;
+  std::string safety_number;  // with the new key
+};
+enum class IdentityDecision { kDefer, kApprove, kReject };
+// The host's policy for identity changes; an error aborts the agent call that consulted it.
+using IdentityDecider = std::function<absl::StatusOr<IdentityDecision>(const IdentityChange&)>;
+
 class Agent {
  public:
   // Opens (creating if needed) the agent `name` stored in `dir` ("" = memory only).
@@ -48,7 +60,7 @@ class Agent {
   // Connects to a kars-relay at host:port: authenticates and publishes keys.
   absl::Status ConnectRelay(const std::string& address);
   // Uses `transport` (e.g. a loopback hub) and publishes keys.
-  absl::Status Attach(std::unique_ptr<Transport> transport);
+  absl::Status Attach(std::shared_ptr<Transport> transport);
 
   // Encrypts `body` for `peer` and hands it to the relay; returns the 16-byte message id once the
   // relay has stored it durably. A first message to a peer fetches its bundle (X3DH).
@@ -86,6 +98,18 @@ class Agent {
   // Trusts the changed identity key `peer` presented, and decrypts what was held back.
   absl::Status ApproveIdentity(const std::string& peer);
 
+  // Keeps the pinned key of `peer` and drops what the changed key sent, reporting each dropped
+  // message as a KIND_REJECTED event (status KARS_E_DENIED).
+  absl::Status RejectIdentity(const std::string& peer);
+
+  // Installs the host's decider for identity changes (empty: none). It is consulted, with no agent
+  // lock held, for every change still pending after a receive processed its batch, and when a send
+  // finds its peer blocked (the send is retried once if it approves). kDefer leaves the peer
+  // blocked and asks again next time. It must not call this agent.
+  void SetIdentityDecider(IdentityDecider decider);
+  // Consults the decider about every pending change now.
+  absl::Status ReviewIdentities();
+
   // The safety number with `peer` (its trusted key, or the pending changed one if `pending`).
   absl::StatusOr<std::string> SafetyNumber(const std::string& peer, bool pending = false);
   absl::StatusOr<std::string> IdentityKey();
@@ -96,12 +120,14 @@ class Agent {
 
   // The transport in use (null before connecting); benchmarks drive the relay through it.
   std::shared_ptr<Transport> transport() {
-    absl::MutexLock l(&mu_);
+    kars::MutexLock l(&mu_);
     return transport_;
   }
 
  private:
   Agent() = default;
+  absl::StatusOr<std::string> SendOnce(const std::string& peer, absl::string_view body,
+                                       int64_t expires_at_ms);
   absl::Status Publish(uint32_t extra_prekeys) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<kars::v1::mesh::Envelope> SealForPeerLocked(const std::string& peer,
                                                              const kars::v1::mesh::Payload& payload)
@@ -119,6 +145,10 @@ class Agent {
   absl::Status RememberSentLocked(const std::string& peer, const kars::v1::mesh::Payload& payload)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status RequestResetLocked(const std::string& peer) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Whether a decryption failure with `code` means the sessions are out of step (not tampering).
+  absl::StatusOr<bool> DesyncedLocked(const kars::v1::mesh::Envelope& env, kars_status code)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status ClearAuthFailuresLocked(const std::string& peer) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status ResendLocked(const std::string& peer) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status DistributeLocked(const std::string& group, const std::vector<std::string>& to)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -134,9 +164,11 @@ class Agent {
 
   std::string name_;
   AgentOptions options_;
-  absl::Mutex send_mu_ ABSL_ACQUIRED_BEFORE(mu_);
-  absl::Mutex deliver_mu_ ABSL_ACQUIRED_BEFORE(mu_);
-  absl::Mutex mu_;
+  kars::Mutex send_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  kars::Mutex deliver_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  kars::Mutex mu_;
+  kars::Mutex decider_mu_;
+  IdentityDecider decider_ ABSL_GUARDED_BY(decider_mu_);
   std::unique_ptr<LocalStore> store_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<SignalEnv> env_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<Transport> transport_ ABSL_GUARDED_BY(mu_);

@@ -88,13 +88,13 @@ absl::Status Agent::UpdateMembersLocked(const std::string& group,
 }
 
 absl::Status Agent::FlushOutbox() {
-  absl::MutexLock send_lock(&send_mu_);
+  kars::MutexLock send_lock(&send_mu_);
   for (;;) {
     std::shared_ptr<Transport> transport;
     pb::Envelope env;
     std::string key;
     {
-      absl::MutexLock l(&mu_);
+      kars::MutexLock l(&mu_);
       if (!transport_) return NoTransport();
       transport = transport_;
       auto entries = store_->List(Ns::kOutbox);
@@ -119,7 +119,7 @@ absl::Status Agent::FlushOutbox() {
       env = std::move(*sealed);
     }
     if (absl::Status s = Transmit(*transport, env, {}); !s.ok()) return s;
-    absl::MutexLock l(&mu_);
+    kars::MutexLock l(&mu_);
     if (auto r = store_->Delete(Ns::kOutbox, key); !r.ok()) return r.status();
   }
 }
@@ -135,7 +135,7 @@ absl::Status Agent::CreateGroup(const std::string& group, const std::vector<std:
     if (seen.insert(m).second) record.add_members(m);
   }
   {
-    absl::MutexLock l(&mu_);
+    kars::MutexLock l(&mu_);
     if (store_->Contains(Ns::kGroup, group)) {
       return MakeStatus(KARS_E_EXISTS, absl::StrCat("group '", group, "' exists already"));
     }
@@ -151,7 +151,7 @@ absl::Status Agent::CreateGroup(const std::string& group, const std::vector<std:
 absl::Status Agent::AddGroupMember(const std::string& group, const std::string& member) {
   if (absl::Status s = ValidateName(member, "group member"); !s.ok()) return s;
   {
-    absl::MutexLock l(&mu_);
+    kars::MutexLock l(&mu_);
     auto record = LoadGroup(*store_, group);
     if (!record.ok()) return record.status();
     if (record->owner() != name_) {
@@ -174,7 +174,7 @@ absl::Status Agent::AddGroupMember(const std::string& group, const std::string& 
 
 absl::Status Agent::RemoveGroupMember(const std::string& group, const std::string& member) {
   {
-    absl::MutexLock l(&mu_);
+    kars::MutexLock l(&mu_);
     auto record = LoadGroup(*store_, group);
     if (!record.ok()) return record.status();
     if (record->owner() != name_) {
@@ -204,7 +204,7 @@ absl::Status Agent::RemoveGroupMember(const std::string& group, const std::strin
 }
 
 absl::StatusOr<std::vector<std::string>> Agent::GroupMembers(const std::string& group) {
-  absl::MutexLock l(&mu_);
+  kars::MutexLock l(&mu_);
   auto record = LoadGroup(*store_, group);
   if (!record.ok()) return record.status();
   return std::vector<std::string>(record->members().begin(), record->members().end());
@@ -217,12 +217,12 @@ absl::StatusOr<std::string> Agent::SendGroup(const std::string& group, absl::str
   }
   // Sender keys must reach members before the first message that uses them.
   if (absl::Status s = FlushOutbox(); !s.ok()) return s;
-  absl::MutexLock send_lock(&send_mu_);
+  kars::MutexLock send_lock(&send_mu_);
   std::shared_ptr<Transport> transport;
   pb::Envelope env;
   std::vector<std::string> others;
   {
-    absl::MutexLock l(&mu_);
+    kars::MutexLock l(&mu_);
     if (!transport_) return NoTransport();
     transport = transport_;
     auto record = LoadGroup(*store_, group);

@@ -1,6 +1,6 @@
 // The crypto provider libsignal-protocol-c calls for every primitive, implemented over OpenSSL 3.
 // Algorithms are fetched once per process (EVP_*_fetch is a lock plus a lookup, too slow to repeat
-// per message); contexts are per call as the library requires.
+// per message); HMAC and cipher contexts are pooled per thread and re-keyed on each use.
 #ifndef KARS_MESH_CRYPTO_PROVIDER_H_
 #define KARS_MESH_CRYPTO_PROVIDER_H_
 

@@ -48,8 +48,31 @@ absl::StatusOr<std::unique_ptr<LocalStore>> LocalStore::Open(const std::string& 
     return store->SqlError("cannot prepare agent database statements");
   }
   if (absl::Status s = store->Load(); !s.ok()) return s;
+  if (absl::Status s = store->EnsureAtRestKey(); !s.ok()) return s;
   return store;
 }
+
+absl::Status LocalStore::EnsureAtRestKey() {
+  if (at_rest_.has_value()) return absl::OkStatus();
+  auto key = AtRestCipher::NewKey();
+  if (!key.ok()) return key.status();
+  if (absl::Status s = Put(Ns::kMeta, kMetaAtRestKey, *key); !s.ok()) return s;
+  auto cipher = AtRestCipher::FromKey(*key);
+  if (!cipher.ok()) return cipher.status();
+  at_rest_ = std::move(*cipher);
+  return absl::OkStatus();
+}
+
+namespace {
+
+// Binds a sealed value to its slot.
+std::string AtRestAad(Ns ns, absl::string_view key) {
+  std::string aad(1, static_cast<char>(ns));
+  aad.append(key.data(), key.size());
+  return aad;
+}
+
+}  // namespace
 
 LocalStore::~LocalStore() {
   sqlite3_finalize(put_);
@@ -91,6 +114,27 @@ absl::Status LocalStore::Load() {
   }
   sqlite3_finalize(stmt);
   if (rc != SQLITE_DONE) return SqlError("cannot read agent database");
+  at_rest_.reset();
+  const auto& meta = cache_[static_cast<int>(Ns::kMeta)];
+  if (auto it = meta.find(kMetaAtRestKey); it != meta.end()) {
+    auto cipher = AtRestCipher::FromKey(it->second);
+    if (!cipher.ok()) return TamperedError("agent database holds a malformed store key");
+    at_rest_ = std::move(*cipher);
+  }
+  for (int ns = 0; ns < kNamespaceCount; ++ns) {
+    if (!IsSealedAtRest(static_cast<Ns>(ns)) || cache_[ns].empty()) continue;
+    if (!at_rest_.has_value()) {
+      return TamperedError(
+          absl::StrCat("agent database ", path_, " holds sealed entries but no store key"));
+    }
+    for (auto& [k, v] : cache_[ns]) {
+      auto plain = at_rest_->Open(AtRestAad(static_cast<Ns>(ns), k), v);
+      if (!plain.ok()) {
+        return TamperedError(absl::StrCat("agent database ", path_, ": ", plain.status().message()));
+      }
+      v = std::move(*plain);
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -99,6 +143,12 @@ absl::optional<std::string> LocalStore::Get(Ns ns, absl::string_view key) const 
   auto it = map.find(key);
   if (it == map.end()) return absl::nullopt;
   return it->second;
+}
+
+const std::string* LocalStore::Find(Ns ns, absl::string_view key) const {
+  const auto& map = cache_[static_cast<int>(ns)];
+  auto it = map.find(key);
+  return it == map.end() ? nullptr : &it->second;
 }
 
 bool LocalStore::Contains(Ns ns, absl::string_view key) const {
@@ -111,10 +161,23 @@ absl::Status LocalStore::Put(Ns ns, absl::string_view key, absl::string_view val
     if (own) {
       if (absl::Status s = Begin(); !s.ok()) return s;
     }
+    absl::string_view stored = value;
+    std::string sealed;
+    if (IsSealedAtRest(ns)) {
+      auto s = at_rest_.has_value() ? at_rest_->Seal(AtRestAad(ns, key), value)
+                                    : absl::StatusOr<std::string>(absl::InternalError(
+                                          "agent store: no store key to seal with"));
+      if (!s.ok()) {
+        if (own) (void)Commit();
+        return s.status();
+      }
+      sealed = std::move(*s);
+      stored = sealed;
+    }
     sqlite3_reset(put_);
     sqlite3_bind_int(put_, 1, static_cast<int>(ns));
     sqlite3_bind_blob(put_, 2, key.data(), static_cast<int>(key.size()), SQLITE_STATIC);
-    sqlite3_bind_blob(put_, 3, value.data(), static_cast<int>(value.size()), SQLITE_STATIC);
+    sqlite3_bind_blob(put_, 3, stored.data(), static_cast<int>(stored.size()), SQLITE_STATIC);
     int rc = sqlite3_step(put_);
     sqlite3_reset(put_);
     if (rc != SQLITE_DONE) {

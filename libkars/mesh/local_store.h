@@ -3,6 +3,12 @@
 // lookup); writes go through to SQLite (WAL, synchronous=FULL), so a committed write survives a
 // crash. An empty directory means memory only (benchmarks, tests of pure protocol behaviour).
 //
+// The namespaces that hold message plaintext (inbox, resend copies, outbox) are sealed on disk
+// with AES-256-GCM (AtRestCipher) under a random key the store creates on first open, so message
+// content never sits in the database, its WAL or freed pages in the clear. The key is in the same
+// database: this keeps plaintext out of anything that copies or scans the files for content, not
+// out of reach of someone who holds the whole directory (the identity keys are there as well).
+//
 // A directory is owned by one process at a time: Open takes an exclusive flock on DIR/lock and a
 // second opener fails with KARS_E_PRECONDITION instead of racing on the same keys.
 //
@@ -22,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/optional.h"
+#include "libkars/mesh/at_rest.h"
 
 namespace kars::mesh {
 
@@ -43,6 +50,13 @@ enum class Ns : int {
 };
 inline constexpr int kNamespaceCount = 14;
 
+// Namespaces whose values are sealed at rest.
+inline constexpr bool IsSealedAtRest(Ns ns) {
+  return ns == Ns::kInbox || ns == Ns::kSent || ns == Ns::kOutbox;
+}
+// The kMeta entry holding the at-rest key.
+inline constexpr char kMetaAtRestKey[] = "at_rest.key";
+
 class LocalStore {
  public:
   static absl::StatusOr<std::unique_ptr<LocalStore>> Open(const std::string& dir);
@@ -51,6 +65,8 @@ class LocalStore {
   LocalStore& operator=(const LocalStore&) = delete;
 
   absl::optional<std::string> Get(Ns ns, absl::string_view key) const;
+  // The cached value without a copy; null when absent. Invalidated by the next write.
+  const std::string* Find(Ns ns, absl::string_view key) const;
   bool Contains(Ns ns, absl::string_view key) const;
   absl::Status Put(Ns ns, absl::string_view key, absl::string_view value);
   // Returns whether the key existed.
@@ -71,6 +87,7 @@ class LocalStore {
   absl::Status Exec(const char* sql);
   absl::Status Load();
   absl::Status SqlError(absl::string_view what) const;
+  absl::Status EnsureAtRestKey();
 
   int lock_fd_ = -1;
   sqlite3* db_ = nullptr;
@@ -79,6 +96,7 @@ class LocalStore {
   int depth_ = 0;
   bool failed_in_txn_ = false;
   std::string path_;
+  absl::optional<AtRestCipher> at_rest_;
   absl::flat_hash_map<std::string, std::string> cache_[kNamespaceCount];
 };
 

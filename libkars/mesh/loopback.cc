@@ -12,7 +12,7 @@ class LoopbackTransport : public Transport {
   LoopbackTransport(LoopbackHub* hub, std::string mailbox) : hub_(hub), me_(std::move(mailbox)) {}
 
   absl::StatusOr<uint32_t> PublishKeys(const pb::PublishKeysRequest& req) override {
-    absl::MutexLock l(&hub_->mu_);
+    kars::MutexLock l(&hub_->mu_);
     auto& box = hub_->boxes_[me_];
     auto prekeys = box.keys.one_time_prekeys();
     box.keys = req;
@@ -24,7 +24,7 @@ class LoopbackTransport : public Transport {
   }
 
   absl::StatusOr<pb::PreKeyBundle> FetchBundle(absl::string_view mailbox) override {
-    absl::MutexLock l(&hub_->mu_);
+    kars::MutexLock l(&hub_->mu_);
     auto it = hub_->boxes_.find(std::string(mailbox.data(), mailbox.size()));
     if (it == hub_->boxes_.end() || !it->second.has_keys) {
       return absl::NotFoundError(absl::StrCat("no mailbox '", std::string(mailbox), "'"));
@@ -48,7 +48,7 @@ class LoopbackTransport : public Transport {
   absl::StatusOr<bool> Fanout(const pb::Envelope& envelope,
                               const std::vector<std::string>& also_to) override {
     {
-      absl::MutexLock l(&hub_->mu_);
+      kars::MutexLock l(&hub_->mu_);
       for (const auto& r : also_to) {
         if (!hub_->boxes_.count(r))
           return absl::NotFoundError(absl::StrCat("no mailbox '", r, "'"));
@@ -67,7 +67,7 @@ class LoopbackTransport : public Transport {
   absl::StatusOr<bool> Send(const pb::Envelope& envelope) override {
     pb::Envelope e = envelope;
     e.set_sender(me_);
-    absl::MutexLock l(&hub_->mu_);
+    kars::MutexLock l(&hub_->mu_);
     auto it = hub_->boxes_.find(e.recipient());
     if (it == hub_->boxes_.end()) {
       return absl::NotFoundError(absl::StrCat("no mailbox '", e.recipient(), "'"));
@@ -77,18 +77,22 @@ class LoopbackTransport : public Transport {
     }
     hub_->captured_.push_back(e);
     it->second.pending.emplace(hub_->next_seq_++, std::move(e));
+    hub_->arrived_.SignalAll();
     return false;
   }
 
   absl::StatusOr<std::vector<pb::ReceiveResponse>> Receive(absl::Duration wait,
                                                            size_t max) override {
     std::vector<pb::ReceiveResponse> out;
-    absl::MutexLock l(&hub_->mu_);
+    kars::MutexLock l(&hub_->mu_);
     auto has_pending = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(hub_->mu_) {
       auto it = hub_->boxes_.find(me_);
       return it != hub_->boxes_.end() && !it->second.pending.empty();
     };
-    hub_->mu_.AwaitWithTimeout(absl::Condition(&has_pending), wait);
+    absl::Time deadline = absl::Now() + wait;
+    while (!has_pending() && absl::Now() < deadline) {
+      hub_->arrived_.WaitWithDeadline(&hub_->mu_, deadline);
+    }
     auto it = hub_->boxes_.find(me_);
     if (it == hub_->boxes_.end()) return out;
     for (const auto& [seq, env] : it->second.pending) {
@@ -101,7 +105,7 @@ class LoopbackTransport : public Transport {
   }
 
   absl::Status Ack(const std::vector<uint64_t>& seqs) override {
-    absl::MutexLock l(&hub_->mu_);
+    kars::MutexLock l(&hub_->mu_);
     auto it = hub_->boxes_.find(me_);
     if (it == hub_->boxes_.end()) return absl::OkStatus();
     for (uint64_t s : seqs) it->second.pending.erase(s);
@@ -115,24 +119,25 @@ class LoopbackTransport : public Transport {
 
 std::unique_ptr<Transport> LoopbackHub::Connect(const std::string& mailbox) {
   {
-    absl::MutexLock l(&mu_);
+    kars::MutexLock l(&mu_);
     boxes_[mailbox];
   }
   return std::make_unique<LoopbackTransport>(this, mailbox);
 }
 
 std::vector<pb::Envelope> LoopbackHub::Captured() const {
-  absl::MutexLock l(&mu_);
+  kars::MutexLock l(&mu_);
   return captured_;
 }
 
 void LoopbackHub::Inject(const pb::Envelope& envelope) {
-  absl::MutexLock l(&mu_);
+  kars::MutexLock l(&mu_);
   boxes_[envelope.recipient()].pending.emplace(next_seq_++, envelope);
+  arrived_.SignalAll();
 }
 
 std::vector<pb::Envelope> LoopbackHub::Drain(const std::string& mailbox) {
-  absl::MutexLock l(&mu_);
+  kars::MutexLock l(&mu_);
   std::vector<pb::Envelope> out;
   auto& box = boxes_[mailbox];
   for (auto& [seq, env] : box.pending) out.push_back(std::move(env));

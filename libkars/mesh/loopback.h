@@ -13,7 +13,7 @@
 #include <string>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include "libkars/base/sync.h"
 #include "libkars/mesh/transport.h"
 
 namespace kars::mesh {
@@ -37,7 +37,8 @@ class LoopbackHub {
     bool has_keys = false;
     std::map<uint64_t, kars::v1::mesh::Envelope> pending;
   };
-  mutable absl::Mutex mu_;
+  mutable kars::Mutex mu_;
+  kars::CondVar arrived_;  // signalled whenever an envelope enters any mailbox
   std::map<std::string, Mailbox> boxes_ ABSL_GUARDED_BY(mu_);
   std::vector<kars::v1::mesh::Envelope> captured_ ABSL_GUARDED_BY(mu_);
   uint64_t next_seq_ ABSL_GUARDED_BY(mu_) = 1;

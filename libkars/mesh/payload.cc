@@ -2,6 +2,9 @@
 
 #include <openssl/rand.h>
 
+#include <cstdint>
+#include <cstring>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "libkars/base/status.h"
@@ -21,31 +24,45 @@ absl::StatusOr<std::string> NewMessageId() {
 }
 
 size_t PaddedSize(size_t n) {
-  // 256, 384, 512, 768, 1024, 1536, ...: each step at most 1.5x, so padding costs at most half
-  // the message again, and a length reveals only which of ~2 buckets per doubling it fell in.
+  // Body buckets 256, 384, 512, 768, 1024, 1536, ...: each step at most 1.5x, so padding costs at
+  // most half the message again, and a length reveals only which of ~2 buckets per doubling it
+  // fell in. Every bucket has room for the payload's own fields besides the body (id, timestamp,
+  // group, framing: under kPayloadHeaderRoom bytes), so that the common power-of-two bodies fill
+  // their bucket instead of spilling into the next one half as large again.
   size_t bucket = 256;
   for (;;) {
-    if (n <= bucket) return bucket;
-    if (n <= bucket + bucket / 2) return bucket + bucket / 2;
+    if (n <= bucket + kPayloadHeaderRoom) return bucket + kPayloadHeaderRoom;
+    if (n <= bucket + bucket / 2 + kPayloadHeaderRoom) {
+      return bucket + bucket / 2 + kPayloadHeaderRoom;
+    }
     bucket *= 2;
   }
 }
 
 std::string PadPayload(const Payload& payload) {
-  std::string out = payload.SerializeAsString();
-  size_t total = PaddedSize(out.size() + 1);
-  out.push_back(static_cast<char>(0x80));
-  out.resize(total, '\0');
+  // One allocation of the final size: serialized payload, the 0x80 marker, zeros.
+  const size_t n = payload.ByteSizeLong();
+  std::string out(PaddedSize(n + 1), '\0');
+  payload.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(out.data()));
+  out[n] = static_cast<char>(0x80);
   return out;
 }
 
 absl::StatusOr<Payload> UnpadPayload(absl::string_view padded) {
-  size_t end = padded.find_last_not_of('\0');
-  if (end == absl::string_view::npos || static_cast<uint8_t>(padded[end]) != 0x80) {
+  // The marker is the last non-zero byte; the zeros after it are scanned word by word.
+  size_t end = padded.size();
+  while (end >= 8) {
+    uint64_t word;
+    std::memcpy(&word, padded.data() + end - 8, 8);
+    if (word != 0) break;
+    end -= 8;
+  }
+  while (end > 0 && padded[end - 1] == '\0') --end;
+  if (end == 0 || static_cast<uint8_t>(padded[end - 1]) != 0x80) {
     return TamperedError("decrypted payload has malformed padding");
   }
   Payload payload;
-  if (!payload.ParseFromArray(padded.data(), static_cast<int>(end))) {
+  if (!payload.ParseFromArray(padded.data(), static_cast<int>(end - 1))) {
     return TamperedError("decrypted payload is not a valid kars.v1.mesh.Payload");
   }
   if (payload.message_id().size() != kMessageIdSize) {

@@ -19,8 +19,11 @@ inline constexpr size_t kMaxBodySize = 1024 * 1024 - 4096;  // fits the relay's 
 // A fresh random 16-byte message id.
 absl::StatusOr<std::string> NewMessageId();
 
-// The smallest bucket holding n bytes: 256, 384, 512, 768, 1024, 1536, ... (powers of two and
-// one and a half times powers of two).
+// Room in every bucket for the payload fields other than the body.
+inline constexpr size_t kPayloadHeaderRoom = 64;
+
+// The smallest bucket holding n bytes: kPayloadHeaderRoom plus 256, 384, 512, 768, 1024, 1536,
+// ... (powers of two and one and a half times powers of two).
 size_t PaddedSize(size_t n);
 
 // Serializes the payload and pads it: payload bytes, one 0x80 byte, zeros up to the bucket.

@@ -88,18 +88,18 @@ absl::Status RelayClient::Authenticate() {
   if (absl::Status s = FromGrpc("authenticate", stub_->Authenticate(&c2, areq, &aresp)); !s.ok()) {
     return s;
   }
-  absl::MutexLock l(&mu_);
+  kars::MutexLock l(&mu_);
   token_ = aresp.token();
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> RelayClient::Token() {
   {
-    absl::MutexLock l(&mu_);
+    kars::MutexLock l(&mu_);
     if (!token_.empty()) return token_;
   }
   if (absl::Status s = Authenticate(); !s.ok()) return s;
-  absl::MutexLock l(&mu_);
+  kars::MutexLock l(&mu_);
   return token_;
 }
 
@@ -114,7 +114,7 @@ absl::Status RelayClient::Call(absl::string_view what,
     ctx.AddMetadata("authorization", absl::StrCat("Bearer ", *token));
     grpc::Status st = call(ctx);
     if (st.error_code() == grpc::StatusCode::UNAUTHENTICATED && attempt == 0) {
-      absl::MutexLock l(&mu_);
+      kars::MutexLock l(&mu_);
       if (token_ == *token) token_.clear();
       continue;
     }
@@ -197,7 +197,7 @@ absl::StatusOr<std::vector<pb::ReceiveResponse>> RelayClient::Receive(absl::Dura
     if (st.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED && !out.empty()) return out;
     if (st.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) return out;
     if (st.error_code() == grpc::StatusCode::UNAUTHENTICATED && attempt == 0) {
-      absl::MutexLock l(&mu_);
+      kars::MutexLock l(&mu_);
       if (token_ == *token) token_.clear();
       continue;
     }

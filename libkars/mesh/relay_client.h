@@ -10,7 +10,7 @@
 #include <string>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include "libkars/base/sync.h"
 #include "kars/v1/mesh.grpc.pb.h"
 #include "libkars/mesh/transport.h"
 
@@ -50,7 +50,7 @@ class RelayClient : public Transport {
   const std::string auth_public_key_;
   const Signer sign_;
   const absl::Duration rpc_timeout_;
-  absl::Mutex mu_;
+  kars::Mutex mu_;
   std::string token_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -55,7 +55,8 @@ absl::StatusOr<Sealed> Seal(SignalEnv& env, absl::string_view peer, absl::string
 
 absl::StatusOr<std::string> Open(SignalEnv& env, absl::string_view peer, CiphertextType type,
                                  absl::string_view ciphertext) {
-  const std::string what = absl::StrCat("decrypt from '", std::string(peer), "'");
+  // Built only on failure: the success path allocates nothing it does not return.
+  auto what = [peer] { return absl::StrCat("decrypt from '", peer, "'"); };
   signal_protocol_address a = Address(peer);
   auto cipher = MakeCipher(env, a);
   if (!cipher.ok()) return cipher.status();
@@ -65,19 +66,19 @@ absl::StatusOr<std::string> Open(SignalEnv& env, absl::string_view peer, Ciphert
   if (type == kars::v1::mesh::CIPHERTEXT_TYPE_PREKEY) {
     pre_key_signal_message* msg = nullptr;
     rc = pre_key_signal_message_deserialize(&msg, data, ciphertext.size(), env.ctx());
-    if (rc != 0) return TamperedError(absl::StrCat(what, ": malformed prekey message"));
+    if (rc != 0) return TamperedError(absl::StrCat(what(), ": malformed prekey message"));
     SignalPtr<pre_key_signal_message> owned(msg);
     rc = session_cipher_decrypt_pre_key_signal_message(cipher->get(), msg, nullptr, &plain);
   } else if (type == kars::v1::mesh::CIPHERTEXT_TYPE_SIGNAL) {
     signal_message* msg = nullptr;
     rc = signal_message_deserialize(&msg, data, ciphertext.size(), env.ctx());
-    if (rc != 0) return TamperedError(absl::StrCat(what, ": malformed signal message"));
+    if (rc != 0) return TamperedError(absl::StrCat(what(), ": malformed signal message"));
     SignalPtr<signal_message> owned(msg);
     rc = session_cipher_decrypt_signal_message(cipher->get(), msg, nullptr, &plain);
   } else {
-    return absl::InvalidArgumentError(absl::StrCat(what, ": not a ciphertext type"));
+    return absl::InvalidArgumentError(absl::StrCat(what(), ": not a ciphertext type"));
   }
-  if (rc != 0) return SignalError(what, rc);
+  if (rc != 0) return SignalError(what(), rc);
   SignalBuffer owned_plain(plain);
   return std::string(View(plain));
 }

@@ -55,8 +55,8 @@ struct SignalEnvCallbacks {
   static LocalStore& Store(void* ud) { return *Env(ud).store_; }
 
   static int Load(LocalStore& store, Ns ns, const std::string& key, signal_buffer** out) {
-    auto v = store.Get(ns, key);
-    if (!v) return 0;
+    const std::string* v = store.Find(ns, key);
+    if (v == nullptr) return 0;
     *out = signal_buffer_create(reinterpret_cast<const uint8_t*>(v->data()), v->size());
     return *out == nullptr ? SG_ERR_NOMEM : 1;
   }
@@ -168,8 +168,8 @@ struct SignalEnvCallbacks {
                                void* ud) {
     std::string peer(a->name, a->name_len);
     absl::string_view presented(reinterpret_cast<const char*>(key), len);
-    auto known = Store(ud).Get(Ns::kIdentity, peer);
-    if (!known || *known == presented) return 1;  // trust on first use, then pinning
+    const std::string* known = Store(ud).Find(Ns::kIdentity, peer);
+    if (known == nullptr || *known == presented) return 1;  // trust on first use, then pinning
     if (Env(ud).mode_ == TrustMode::kAcceptAndReport) {
       Env(ud).NoteIdentityChanged();
       return 1;

@@ -26,6 +26,7 @@ inline constexpr char kMetaHeldSeq[] = "held_seq";
 inline constexpr char kMetaOutboxSeq[] = "outbox_seq";
 inline constexpr char kMetaSentSeq[] = "sent_seq";
 inline constexpr char kMetaResetPrefix[] = "reset.";  // + peer: when a re-handshake was asked
+inline constexpr char kMetaAuthFailPrefix[] = "authfail.";  // + peer: failures since a success
 
 // Big-endian so that byte order is numeric order.
 inline std::string EncodeU32(uint32_t v) {

@@ -2,7 +2,7 @@
 //
 //   kars-mesh init     --dir D --name N                 create the identity, print its key
 //   kars-mesh send     --dir D --name N --relay A --to P (--message TEXT | --lines)
-//   kars-mesh recv     --dir D --name N --relay A [--count N] [--timeout-ms T]
+//   kars-mesh recv     --dir D --name N --relay A [--count N] [--timeout-ms T] [--leave-queued]
 //   kars-mesh safety-number --dir D --name N --peer P [--pending]
 //   kars-mesh approve  --dir D --name N --peer P
 //   kars-mesh group-create --dir D --name N --relay A --group G --members M1,M2,...
@@ -14,6 +14,8 @@
 // acknowledged each. `recv` prints one line per event: "message <peer> <body>", "duplicate
 // <peer>", "rejected <peer> <status> <detail>", "identity-changed <peer>", "expired <peer>",
 // until --count messages arrived or --timeout-ms passed (exit 1 if fewer arrived).
+// `recv --leave-queued` fetches and decrypts what the relay holds into the agent's inbox but
+// declines every event, so they stay queued there (printed "queued <peer>") for a later recv.
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -38,7 +40,7 @@ int Usage() {
                "       kars-mesh send --dir D --name N --relay HOST:PORT --to PEER "
                "(--message TEXT | --lines)\n"
                "       kars-mesh recv --dir D --name N --relay HOST:PORT [--count N] "
-               "[--timeout-ms T]\n"
+               "[--timeout-ms T] [--leave-queued]\n"
                "       kars-mesh safety-number --dir D --name N --peer P [--pending]\n"
                "       kars-mesh approve --dir D --name N --peer P\n"
                "       kars-mesh group-create --dir D --name N --relay HOST:PORT --group G "
@@ -59,7 +61,7 @@ struct Args {
 bool Parse(int argc, char** argv, Args* out) {
   for (int i = 2; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--lines" || a == "--pending") {
+    if (a == "--lines" || a == "--pending" || a == "--leave-queued") {
       out->values[a.substr(2)] = "1";
     } else if (a.rfind("--", 0) == 0 && i + 1 < argc) {
       out->values[a.substr(2)] = argv[++i];
@@ -156,11 +158,18 @@ int Send(const Args& args) {
 
 struct RecvState {
   long messages = 0;
+  bool leave_queued = false;
 };
 
 int PrintEvent(const kars_mesh_event* ev, void* userdata) {
   auto* st = static_cast<RecvState*>(userdata);
   const char* peer = kars_mesh_event_get_peer(ev);
+  if (st->leave_queued) {
+    std::printf("queued %s\n", peer);
+    std::fflush(stdout);
+    ++st->messages;
+    return 1;  // declined: the event stays in the agent's inbox
+  }
   switch (kars_mesh_event_get_kind(ev)) {
     case KARS_MESH_EVENT_MESSAGE: {
       size_t len = 0;
@@ -205,6 +214,7 @@ int Recv(const Args& args) {
     return kExitUsage;
   }
   RecvState st;
+  st.leave_queued = args.Has("leave-queued");
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   int rc = kExitOk;
   for (;;) {
@@ -215,6 +225,10 @@ int Recv(const Args& args) {
     kars_status s = kars_mesh_agent_receive(
         nullptr, agent, static_cast<uint32_t>(left > 0 ? std::min(left, 1000L) : 0), PrintEvent,
         &st, &err);
+    if (s == KARS_E_CALLBACK && st.leave_queued) {
+      kars_error_free(err);
+      break;
+    }
     if (s != KARS_OK && s != KARS_E_UNAVAILABLE) {
       kars::cli::PrintError("mesh: receive", err);
       rc = kExitUsage;

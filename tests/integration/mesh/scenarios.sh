@@ -195,12 +195,18 @@ no_plaintext_anywhere)
   mesh bob recv --relay "$TAP_ADDR" --count 3 --timeout-ms 5000 >"$WORK/b.txt"
   mesh alice recv --relay "$TAP_ADDR" --count 1 --timeout-ms 5000 >"$WORK/a.txt"
   [ "$(messages "$WORK/b.txt" | wc -l)" = 3 ] && [ "$(messages "$WORK/a.txt" | wc -l)" = 1 ] || fail "delivery"
+  # Messages an agent has decrypted but not yet handed over sit in its inbox on disk.
+  mesh alice send --relay "$TAP_ADDR" --to bob --message "CANARY-alice-queued-plaintext"
+  mesh bob recv --relay "$TAP_ADDR" --leave-queued --timeout-ms 5000 >"$WORK/bq.txt"
+  grep -q "^queued alice" "$WORK/bq.txt" || fail "nothing queued: $(cat "$WORK/bq.txt")"
   kill -TERM "$RELAY_PID"; wait "$RELAY_PID" || true
   # The scan itself must work: routing data the relay legitimately sees is found...
   grep -aq "bob" "$WORK/capture.bin" || fail "capture is empty or unreadable"
   cat "$WORK/relay/"* | grep -aq "alice" || fail "relay data unreadable"
-  # ...and no plaintext is, in the capture or in any relay data file.
-  for f in "$WORK/capture.bin" "$WORK/relay/"*; do
+  cat "$WORK/agents/bob/"* | grep -aq "alice" || fail "agent data unreadable"
+  # ...and no plaintext is, in the capture, any relay data file, or any file of the agents (their
+  # inboxes, resend copies and outboxes are sealed at rest).
+  for f in "$WORK/capture.bin" "$WORK/relay/"* "$WORK/agents/"*/*; do
     if grep -aq "CANARY" "$f" || grep -aq "plaintext" "$f"; then fail "plaintext found in $f"; fi
   done
   ;;
@@ -240,6 +246,38 @@ groups)
   mesh alice recv --relay "$RELAY_ADDR" --count 1 --timeout-ms 5000 >"$WORK/a3.txt"
   grep -qx "group-message team alice after removal" "$WORK/b3.txt" || fail "bob3: $(cat "$WORK/b3.txt")"
   grep -qx "group-message team bob bob after removal" "$WORK/a3.txt" || fail "alice3: $(cat "$WORK/a3.txt")"
+  ;;
+
+restored_from_backup)
+  # Bob's directory is restored from an older copy while alice's sessions moved on: bob reports
+  # what he cannot decrypt, handshakes afresh, alice resends, and nothing sent is lost.
+  start_relay relay 127.0.0.1:0
+  A=(--relay "$RELAY_ADDR")
+  mesh bob recv "${A[@]}" >/dev/null
+  mesh alice send "${A[@]}" --to bob --message "x1"
+  mesh bob recv "${A[@]}" --count 1 --timeout-ms 5000 >/dev/null
+  mesh bob send "${A[@]}" --to alice --message "y1"
+  mesh alice recv "${A[@]}" --count 1 --timeout-ms 5000 >/dev/null
+  cp -a "$WORK/agents/bob" "$WORK/bob.backup"
+  mesh alice send "${A[@]}" --to bob --message "x2"
+  mesh bob recv "${A[@]}" --count 1 --timeout-ms 5000 >/dev/null
+  mesh bob send "${A[@]}" --to alice --message "y2"
+  mesh alice recv "${A[@]}" --count 1 --timeout-ms 5000 >/dev/null
+  rm -rf "$WORK/agents/bob"
+  cp -a "$WORK/bob.backup" "$WORK/agents/bob"
+  for i in 1 2 3; do mesh alice send "${A[@]}" --to bob --message "after-restore-$i"; done
+  mesh bob recv "${A[@]}" --timeout-ms 1000 >"$WORK/b1.txt"
+  grep -q "^rejected alice .*re-handshaking" "$WORK/b1.txt" || fail "no re-handshake: $(cat "$WORK/b1.txt")"
+  mesh alice recv "${A[@]}" --timeout-ms 1000 >"$WORK/a1.txt"
+  mesh bob recv "${A[@]}" --timeout-ms 2000 >"$WORK/b2.txt"
+  for i in 1 2 3; do
+    grep -qx "message alice after-restore-$i" "$WORK/b1.txt" "$WORK/b2.txt" ||
+      fail "after-restore-$i lost: $(cat "$WORK/b1.txt" "$WORK/b2.txt")"
+  done
+  # And the new session carries both ways.
+  mesh bob send "${A[@]}" --to alice --message "bob is back"
+  mesh alice recv "${A[@]}" --count 1 --timeout-ms 5000 >"$WORK/a2.txt"
+  grep -qx "message bob bob is back" "$WORK/a2.txt" || fail "alice: $(cat "$WORK/a2.txt")"
   ;;
 
 *)

@@ -162,5 +162,71 @@ TEST(AgentTrust, PreKeyPoolIsReplenished) {
   EXPECT_EQ(with_prekey, 10);
 }
 
+TEST(AgentTrust, RejectedIdentityDropsHeldMessagesWithReport) {
+  LoopbackHub hub;
+  auto alice = MakeAgent(hub, "alice");
+  auto bob = MakeAgent(hub, "bob");
+  ASSERT_TRUE(bob->Send("alice", "old bob").ok());
+  ASSERT_EQ(Bodies(Events(*alice)).size(), 1u);
+  const std::string old_key = *alice->PeerIdentityKey("bob");
+  bob.reset();
+  auto impostor = MakeAgent(hub, "bob");
+  ASSERT_TRUE(impostor->Send("alice", "trust me 1").ok());
+  ASSERT_TRUE(impostor->Send("alice", "trust me 2").ok());
+  ASSERT_EQ(Events(*alice).size(), 1u);  // IDENTITY_CHANGED
+  ASSERT_TRUE(alice->RejectIdentity("bob").ok());
+  EXPECT_EQ(ToCStatus(alice->RejectIdentity("bob")), KARS_E_NOT_FOUND);
+  auto events = Events(*alice);
+  ASSERT_EQ(events.size(), 2u);  // one report per dropped message, no body
+  for (const auto& ev : events) {
+    EXPECT_EQ(ev.kind(), pb::AgentEvent::KIND_REJECTED);
+    EXPECT_EQ(ev.status(), KARS_E_DENIED);
+    EXPECT_TRUE(ev.body().empty());
+  }
+  EXPECT_EQ(*alice->PeerIdentityKey("bob"), old_key);  // still pinned
+  EXPECT_TRUE(Events(*alice).empty());
+}
+
+TEST(AgentTrust, DeciderSeesBothKeysAndSettlesDuringReceive) {
+  LoopbackHub hub;
+  auto alice = MakeAgent(hub, "alice");
+  auto bob = MakeAgent(hub, "bob");
+  ASSERT_TRUE(bob->Send("alice", "old bob").ok());
+  ASSERT_EQ(Bodies(Events(*alice)).size(), 1u);
+  const std::string old_key = *bob->IdentityKey();
+  bob.reset();
+  auto new_bob = MakeAgent(hub, "bob");
+  std::vector<IdentityChange> asked;
+  IdentityDecision answer = IdentityDecision::kDefer;
+  alice->SetIdentityDecider([&](const IdentityChange& c) -> absl::StatusOr<IdentityDecision> {
+    asked.push_back(c);
+    return answer;
+  });
+  ASSERT_TRUE(new_bob->Send("alice", "new bob").ok());
+  auto events = Events(*alice);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].kind(), pb::AgentEvent::KIND_IDENTITY_CHANGED);
+  ASSERT_EQ(asked.size(), 1u);
+  EXPECT_EQ(asked[0].peer, "bob");
+  EXPECT_EQ(asked[0].old_key, old_key);
+  EXPECT_EQ(asked[0].new_key, *new_bob->IdentityKey());
+  EXPECT_EQ(asked[0].safety_number, *alice->SafetyNumber("bob", /*pending=*/true));
+  // A failing decider aborts the call and loses nothing.
+  alice->SetIdentityDecider([](const IdentityChange&) -> absl::StatusOr<IdentityDecision> {
+    return CallbackError("policy engine unavailable");
+  });
+  auto r = alice->Receive(absl::ZeroDuration(), [](const pb::AgentEvent&) { return 0; });
+  EXPECT_EQ(ToCStatus(r.status()), KARS_E_CALLBACK);
+  alice->SetIdentityDecider([&](const IdentityChange& c) -> absl::StatusOr<IdentityDecision> {
+    asked.push_back(c);
+    return answer;
+  });
+  answer = IdentityDecision::kApprove;
+  EXPECT_EQ(Bodies(Events(*alice)), std::vector<std::string>{"new bob"});
+  ASSERT_EQ(asked.size(), 2u);
+  EXPECT_TRUE(Events(*alice).empty());
+  EXPECT_EQ(asked.size(), 2u);  // nothing pending: not asked again
+}
+
 }  // namespace
 }  // namespace kars::mesh

@@ -37,6 +37,63 @@ TEST(CryptoProvider, HmacSha256MatchesRfc4231Case2) {
   EXPECT_EQ(mac, std::string(reinterpret_cast<const char*>(expected), sizeof expected));
 }
 
+std::string Mac(const std::string& key, const std::string& data) {
+  const auto& p = OpenSslCryptoProvider();
+  void* ctx = nullptr;
+  EXPECT_EQ(p.hmac_sha256_init_func(&ctx, reinterpret_cast<const uint8_t*>(key.data()),
+                                    key.size(), nullptr),
+            0);
+  EXPECT_EQ(p.hmac_sha256_update_func(ctx, reinterpret_cast<const uint8_t*>(data.data()),
+                                      data.size(), nullptr),
+            0);
+  signal_buffer* out = nullptr;
+  EXPECT_EQ(p.hmac_sha256_final_func(ctx, &out, nullptr), 0);
+  p.hmac_sha256_cleanup_func(ctx, nullptr);
+  return Str(out);
+}
+
+std::string ReferenceMac(const std::string& key, const std::string& data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), md, &len);
+  return std::string(reinterpret_cast<char*>(md), len);
+}
+
+// Pooled contexts remember their last key: repeating, interleaving and nesting keys (as
+// libsignal's chain-key and HKDF steps do) must give exactly HMAC-SHA256 every time.
+TEST(CryptoProvider, HmacWithRepeatedAndInterleavedKeysMatchesReference) {
+  const std::string k1(32, '\x0b'), k2 = "Jefe", k3(32, '\0'), empty;
+  const std::string keys[] = {k1, k1, k2, k1, k3, k3, k2, empty, empty, k1, std::string(100, 'L')};
+  int i = 0;
+  for (const auto& key : keys) {
+    const std::string data = "message " + std::to_string(i++);
+    EXPECT_EQ(Mac(key, data), ReferenceMac(key, data)) << i;
+  }
+  // Two contexts open at once under the same key, finished in reverse order.
+  const auto& p = OpenSslCryptoProvider();
+  void* a = nullptr;
+  void* b = nullptr;
+  ASSERT_EQ(p.hmac_sha256_init_func(&a, reinterpret_cast<const uint8_t*>(k1.data()), k1.size(),
+                                    nullptr),
+            0);
+  ASSERT_EQ(p.hmac_sha256_init_func(&b, reinterpret_cast<const uint8_t*>(k1.data()), k1.size(),
+                                    nullptr),
+            0);
+  ASSERT_NE(a, b);
+  ASSERT_EQ(p.hmac_sha256_update_func(a, reinterpret_cast<const uint8_t*>("aa"), 2, nullptr), 0);
+  ASSERT_EQ(p.hmac_sha256_update_func(b, reinterpret_cast<const uint8_t*>("bb"), 2, nullptr), 0);
+  signal_buffer* out_b = nullptr;
+  signal_buffer* out_a = nullptr;
+  ASSERT_EQ(p.hmac_sha256_final_func(b, &out_b, nullptr), 0);
+  ASSERT_EQ(p.hmac_sha256_final_func(a, &out_a, nullptr), 0);
+  p.hmac_sha256_cleanup_func(b, nullptr);
+  p.hmac_sha256_cleanup_func(a, nullptr);
+  EXPECT_EQ(Str(out_a), ReferenceMac(k1, "aa"));
+  EXPECT_EQ(Str(out_b), ReferenceMac(k1, "bb"));
+  EXPECT_EQ(Mac(k1, "after"), ReferenceMac(k1, "after"));
+}
+
 TEST(CryptoProvider, Sha512ContextIsReusableAfterFinal) {
   const auto& p = OpenSslCryptoProvider();
   void* ctx = nullptr;
@@ -81,6 +138,35 @@ TEST(CryptoProvider, AesRoundTripsForEveryModeAndKeySize) {
       EXPECT_EQ(Str(pt), plain) << mode << " " << key_len;
       signal_buffer_free(ct);
     }
+  }
+}
+
+// Cipher contexts are reused per thread: successive keys and IVs on one context must give what a
+// fresh OpenSSL context gives.
+TEST(CryptoProvider, ReusedCipherContextsMatchFreshOnes) {
+  const auto& p = OpenSslCryptoProvider();
+  const std::string plain(100, 'p');
+  for (int round = 0; round < 3; ++round) {
+    std::vector<uint8_t> key(32, static_cast<uint8_t>(round + 1));
+    uint8_t iv[16] = {static_cast<uint8_t>(round)};
+    signal_buffer* ct = nullptr;
+    ASSERT_EQ(p.encrypt_func(&ct, SG_CIPHER_AES_CBC_PKCS5, key.data(), 32, iv, 16,
+                             reinterpret_cast<const uint8_t*>(plain.data()), plain.size(),
+                             nullptr),
+              0);
+    std::string got = Str(ct);
+    EVP_CIPHER_CTX* ref = EVP_CIPHER_CTX_new();
+    std::string want(plain.size() + 16, '\0');
+    int n1 = 0, n2 = 0;
+    ASSERT_EQ(EVP_EncryptInit_ex(ref, EVP_aes_256_cbc(), nullptr, key.data(), iv), 1);
+    ASSERT_EQ(EVP_EncryptUpdate(ref, reinterpret_cast<unsigned char*>(want.data()), &n1,
+                                reinterpret_cast<const unsigned char*>(plain.data()),
+                                static_cast<int>(plain.size())),
+              1);
+    ASSERT_EQ(EVP_EncryptFinal_ex(ref, reinterpret_cast<unsigned char*>(want.data()) + n1, &n2), 1);
+    EVP_CIPHER_CTX_free(ref);
+    want.resize(static_cast<size_t>(n1 + n2));
+    EXPECT_EQ(got, want) << round;
   }
 }
 

@@ -26,10 +26,13 @@ TEST(Payload, PadsToBucketsAndRoundTrips) {
   }
   // Lengths within a bucket are indistinguishable.
   EXPECT_EQ(PadPayload(MakePayload(10)).size(), PadPayload(MakePayload(200)).size());
-  EXPECT_EQ(PaddedSize(257), 384u);
-  EXPECT_EQ(PaddedSize(385), 512u);
-  EXPECT_EQ(PaddedSize(1050), 1536u);
-  EXPECT_EQ(PaddedSize(1537), 2048u);
+  EXPECT_EQ(PaddedSize(1), 256u + kPayloadHeaderRoom);
+  EXPECT_EQ(PaddedSize(257 + kPayloadHeaderRoom), 384u + kPayloadHeaderRoom);
+  EXPECT_EQ(PaddedSize(385 + kPayloadHeaderRoom), 512u + kPayloadHeaderRoom);
+  EXPECT_EQ(PaddedSize(1537 + kPayloadHeaderRoom), 2048u + kPayloadHeaderRoom);
+  // A power-of-two body with its id and timestamp stays in its own bucket.
+  EXPECT_EQ(PadPayload(MakePayload(1024)).size(), 1024u + kPayloadHeaderRoom);
+  EXPECT_EQ(PadPayload(MakePayload(4096)).size(), 4096u + kPayloadHeaderRoom);
 }
 
 TEST(Payload, MalformedPaddingIsTampered) {
