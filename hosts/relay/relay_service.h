@@ -1,5 +1,10 @@
 // The kars.v1.mesh.Relay gRPC service over MailboxDb and Auth.
 //
+// Send is a callback (reactor) method: the handler queues the envelope for the group commit
+// and returns at once, and the writer thread completes the RPC after the commit, so thousands of
+// sends in flight hold no threads. The other methods are short synchronous handlers, and
+// Receive holds one thread per open stream.
+//
 // Thread-safety: thread-safe (gRPC calls handlers concurrently).
 #ifndef KARS_HOSTS_RELAY_RELAY_SERVICE_H_
 #define KARS_HOSTS_RELAY_RELAY_SERVICE_H_
@@ -14,7 +19,8 @@
 
 namespace kars::relay {
 
-class RelayService final : public kars::v1::mesh::Relay::Service {
+class RelayService final
+    : public kars::v1::mesh::Relay::WithCallbackMethod_Send<kars::v1::mesh::Relay::Service> {
  public:
   RelayService(MailboxDb* db, Auth* auth) : db_(db), auth_(auth) {}
   void Stop() {
@@ -30,8 +36,8 @@ class RelayService final : public kars::v1::mesh::Relay::Service {
                            kars::v1::mesh::PublishKeysResponse*) override;
   grpc::Status FetchBundle(grpc::ServerContext*, const kars::v1::mesh::FetchBundleRequest*,
                            kars::v1::mesh::PreKeyBundle*) override;
-  grpc::Status Send(grpc::ServerContext*, const kars::v1::mesh::SendRequest*,
-                    kars::v1::mesh::SendResponse*) override;
+  grpc::ServerUnaryReactor* Send(grpc::CallbackServerContext*, const kars::v1::mesh::SendRequest*,
+                                 kars::v1::mesh::SendResponse*) override;
   grpc::Status Receive(grpc::ServerContext*, const kars::v1::mesh::ReceiveRequest*,
                        grpc::ServerWriter<kars::v1::mesh::ReceiveResponse>*) override;
   grpc::Status Ack(grpc::ServerContext*, const kars::v1::mesh::AckRequest*,
@@ -40,7 +46,10 @@ class RelayService final : public kars::v1::mesh::Relay::Service {
                       kars::v1::mesh::HealthResponse*) override;
 
  private:
-  std::optional<std::string> Caller(grpc::ServerContext* ctx);
+  std::optional<std::string> Caller(grpc::ServerContextBase* ctx);
+  // Checks a send and stamps its sender; the copies to store, or why it is refused.
+  grpc::Status Admit(grpc::ServerContextBase* ctx, const kars::v1::mesh::SendRequest& req,
+                     std::vector<kars::v1::mesh::Envelope>* copies);
   MailboxDb* db_;
   Auth* auth_;
   std::atomic<bool> stopping_{false};
