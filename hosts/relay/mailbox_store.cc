@@ -14,8 +14,10 @@ namespace {
 constexpr int64_t kMinNoticeTtlMs = 24LL * 3600 * 1000;
 // Sends one commit takes at most; more wait for the next one (bounds a batch's latency).
 constexpr size_t kMaxBatch = 2048;
-// WAL size at which the writer checkpoints itself (housekeeping normally keeps it far smaller).
-constexpr int kWalPagesForInlineCheckpoint = 16384;
+// WAL size (pages) at which the writer finishes the checkpoint itself, so that the next commit
+// rewinds the WAL instead of growing the file: the housekeeping checkpoints have copied most
+// frames already, and a commit storm never leaves them a moment to catch up completely.
+constexpr int kWalPagesForInlineCheckpoint = 4096;
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(

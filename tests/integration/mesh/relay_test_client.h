@@ -7,8 +7,10 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "kars/v1/mesh.grpc.pb.h"
 #include "libkars/mesh/relay_client.h"
@@ -51,8 +53,16 @@ class RawRelayClient {
   RawRelayClient(const std::string& address, std::string mailbox,
                  std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials(),
                  const grpc::ChannelArguments& args = grpc::ChannelArguments())
-      : mailbox_(std::move(mailbox)),
-        stub_(kars::v1::mesh::Relay::NewStub(grpc::CreateCustomChannel(address, creds, args))) {}
+      : mailbox_(std::move(mailbox)) {
+    Connect(address, creds, args);
+  }
+
+  // A new channel (after a relay restart on another port); the mailbox key stays the same.
+  void Connect(const std::string& address,
+               std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials(),
+               const grpc::ChannelArguments& args = grpc::ChannelArguments()) {
+    stub_ = kars::v1::mesh::Relay::NewStub(grpc::CreateCustomChannel(address, creds, args));
+  }
 
   // Challenge, signature, token; then (optionally) publishes keys so that others can send here.
   grpc::Status Login(bool publish = true) {
@@ -109,6 +119,24 @@ class RawRelayClient {
     for (uint64_t s : seqs) req.add_seqs(s);
     kars::v1::mesh::AckResponse resp;
     return stub_->Ack(&ctx, req, &resp);
+  }
+
+  // Opens the receive stream and reads until the caught-up marker (everything pending), or
+  // until `deadline_ms` passes; returns the items in stream order.
+  std::vector<kars::v1::mesh::ReceiveResponse> Pending(int deadline_ms = 10000) {
+    grpc::ClientContext ctx;
+    Authorize(&ctx);
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(deadline_ms));
+    auto reader = stub_->Receive(&ctx, kars::v1::mesh::ReceiveRequest());
+    std::vector<kars::v1::mesh::ReceiveResponse> items;
+    kars::v1::mesh::ReceiveResponse item;
+    while (reader->Read(&item)) {
+      if (item.caught_up()) break;
+      items.push_back(item);
+    }
+    ctx.TryCancel();
+    reader->Finish();
+    return items;
   }
 
   kars::v1::mesh::Relay::Stub* stub() { return stub_.get(); }
