@@ -22,6 +22,7 @@
 #include <string>
 #include <thread>
 
+#include "hosts/relay/async_send.h"
 #include "hosts/relay/auth.h"
 #include "hosts/relay/mailbox_db.h"
 #include "hosts/relay/relay_service.h"
@@ -136,12 +137,14 @@ int main(int argc, char** argv) {
   builder.AddListeningPort(opts["listen"], credentials, &port);
   builder.SetMaxReceiveMessageSize(static_cast<int>(limits.max_message_bytes + 64 * 1024));
   builder.RegisterService(&service);
+  kars::relay::AsyncSend sends(&service, db.get(), builder.AddCompletionQueue());
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || port == 0) {
     std::fprintf(stderr, "kars-relay: cannot listen on %s\n", opts["listen"].c_str());
     return 2;
   }
   std::string host = opts["listen"].substr(0, opts["listen"].rfind(':'));
+  sends.Start(2);
   std::printf("listening on %s:%d\n", host.c_str(), port);
   std::fflush(stdout);
 
@@ -164,6 +167,7 @@ int main(int argc, char** argv) {
   // Graceful: stop streams, let in-flight calls finish (sends already durable are acked).
   service.Stop();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  sends.Shutdown();
   server.reset();
   db.reset();
   std::fprintf(stderr, "kars-relay: stopped\n");

@@ -133,23 +133,6 @@ grpc::Status RelayService::Admit(grpc::ServerContextBase* ctx, const pb::SendReq
   return grpc::Status::OK;
 }
 
-grpc::ServerUnaryReactor* RelayService::Send(grpc::CallbackServerContext* ctx,
-                                             const pb::SendRequest* req, pb::SendResponse* resp) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  std::vector<pb::Envelope> copies;
-  grpc::Status st = Admit(ctx, *req, &copies);
-  if (!st.ok()) {
-    reactor->Finish(st);
-    return reactor;
-  }
-  // `resp` and `reactor` stay valid until Finish; the writer calls this after the commit.
-  db_->StoreMany(std::move(copies), [reactor, resp](const grpc::Status& status, bool dup) {
-    resp->set_duplicate(dup);
-    reactor->Finish(status);
-  });
-  return reactor;
-}
-
 grpc::Status RelayService::Receive(grpc::ServerContext* ctx, const pb::ReceiveRequest*,
                                    grpc::ServerWriter<pb::ReceiveResponse>* writer) {
   auto me = Caller(ctx);
