@@ -80,13 +80,17 @@ std::unique_ptr<MailboxDb> MailboxDb::Open(const std::string& data_dir, const Li
   return db;
 }
 
-MailboxDb::~MailboxDb() {
+void MailboxDb::StopWriter() {
   {
     std::lock_guard<std::mutex> l(queue_mu_);
     stopping_ = true;
   }
   queue_cv_.notify_all();
   if (writer_.joinable()) writer_.join();
+}
+
+MailboxDb::~MailboxDb() {
+  StopWriter();
   sqlite3_finalize(insert_);
   if (checkpoint_db_ != nullptr) {
     // Nothing writes any more: fold the whole WAL into the database file and truncate it.

@@ -82,6 +82,9 @@ class MailboxDb {
   grpc::Status ExpireDue(int64_t now_ms, int* expired);
   // Wakes every waiter (shutdown).
   void WakeAll();
+  // Commits and completes every queued send, then stops the writer; later sends are refused
+  // with UNAVAILABLE. Idempotent; the destructor calls it.
+  void StopWriter();
 
  private:
   struct PendingSend {

@@ -167,6 +167,7 @@ int main(int argc, char** argv) {
   // Graceful: stop streams, let in-flight calls finish (sends already durable are acked).
   service.Stop();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  db->StopWriter();  // every queued send committed and its RPC finished before the queue closes
   sends.Shutdown();
   server.reset();
   db.reset();
