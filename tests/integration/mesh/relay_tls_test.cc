@@ -104,6 +104,19 @@ TEST_F(RelayTls, MutualTlsAdmitsOnlyAClientCertificateFromTheConfiguredCa) {
             grpc::StatusCode::UNAVAILABLE);
 }
 
+TEST_F(RelayTls, ConfigFileEquivalentsEnableMutualTls) {
+  ASSERT_TRUE(certs_.ok());
+  std::string config = certs_.Path("relay.conf");
+  std::ofstream(config) << "# mTLS from the config file\n"
+                        << "tls-cert = " << certs_.Path("server.pem") << "\n"
+                        << "tls-key = " << certs_.Path("server.key") << "\n"
+                        << "tls-client-ca = " << certs_.Path("ca.pem") << "\n";
+  RelayProcess relay({"--config", config});
+  ASSERT_FALSE(relay.address().empty());
+  EXPECT_TRUE(Health(relay.address(), Client("client")).ok());
+  EXPECT_EQ(Health(relay.address(), Client("")).error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
 TEST_F(RelayTls, TlsWithoutClientCaServesAnyTlsClient) {
   ASSERT_TRUE(certs_.ok());
   RelayProcess relay({"--tls-cert", certs_.Path("server.pem"), "--tls-key",
