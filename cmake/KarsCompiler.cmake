@@ -20,11 +20,6 @@ target_compile_options(kars_warnings INTERFACE ${KARS_WARNINGS})
 if(KARS_SANITIZE)
   add_compile_options(-fsanitize=${KARS_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all)
   add_link_options(-fsanitize=${KARS_SANITIZE})
-  if(KARS_SANITIZE STREQUAL "thread")
-    # Boost.Asio's fenced blocks use std::atomic_thread_fence, which gcc warns TSan cannot model;
-    # the fences sit beside mutexes TSan does see, so the warning is noise, not a finding.
-    add_compile_options(-Wno-tsan)
-  endif()
 endif()
 
 # Links a shared library so that it exports only the symbols its version script names.
