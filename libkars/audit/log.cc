@@ -78,7 +78,7 @@ absl::StatusOr<uint64_t> Log::Append(const v1::AuditRecord& record) {
   }
   pending_.push_back(Pending{*std::move(bytes)});
   ++next_index_;
-  work_cv_.Signal();
+  if (pending_.size() >= wake_writer_at_) work_cv_.Signal();
   Waiter self(index);
   waiters_.push_back(&self);
   while (!self.woken) self.cv.Wait(&mu_);

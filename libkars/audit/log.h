@@ -164,6 +164,7 @@ class Log {
                            std::vector<std::pair<Hash, uint64_t>>& leaves);
   absl::Status AppendIndex(absl::string_view entries);
   absl::Duration WriterTimeout();
+  void GatherBatch() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WriterTimers();
   absl::Status Rotate(uint64_t first_index);
   void Fail(absl::Status s);
@@ -203,6 +204,10 @@ class Log {
   std::deque<Waiter*> waiters_ ABSL_GUARDED_BY(mu_);  // in index order
   kars::CondVar work_cv_;    // the writer waits for pending records
   std::deque<Pending> pending_ ABSL_GUARDED_BY(mu_);
+  // Group-commit gathering: the writer is woken once this many records are pending (1 unless
+  // it is gathering), and the last sync acknowledged `last_batch_` records.
+  size_t wake_writer_at_ ABSL_GUARDED_BY(mu_) = 1;
+  size_t last_batch_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t next_index_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t durable_ ABSL_GUARDED_BY(mu_) = 0;
   CommitStats stats_ ABSL_GUARDED_BY(mu_);
@@ -220,6 +225,7 @@ class Log {
   uint64_t segment_bytes_ = 0;  // size of the last segment
   uint64_t segment_header_bytes_ = 0;
   absl::Time last_sync_ = absl::InfinitePast();
+  absl::Duration last_sync_duration_ = absl::ZeroDuration();
   bool unsynced_ = false;
 
   mutable kars::Mutex cp_mu_;

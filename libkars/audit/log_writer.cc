@@ -10,6 +10,9 @@
 
 namespace kars::audit {
 
+// Group commit never holds a batch back longer than this, however slow the disk.
+constexpr absl::Duration kMaxGather = absl::Milliseconds(1);
+
 void Log::WakeAcknowledged() {
   // After a failure every waiter wakes: to its record if acknowledged, else to the error.
   while (!waiters_.empty() && (waiters_.front()->index < durable_ || !failure_.ok())) {
@@ -64,6 +67,7 @@ void Log::WriterLoop() {
           pending_.pop_front();
         }
       } else {
+        if (options_.durability == Durability::kBatch) GatherBatch();
         batch.assign(std::make_move_iterator(pending_.begin()),
                      std::make_move_iterator(pending_.end()));
         pending_.clear();
@@ -77,6 +81,20 @@ void Log::WriterLoop() {
     WriterTimers();
     if (stop) return;
   }
+}
+
+// The appenders the last sync acknowledged come back with their next records within
+// microseconds. Syncing as soon as the first of them arrives would leave the rest for the sync
+// after, and a convoy of small batches follows; so wait until as many records are pending as the
+// last sync acknowledged, for at most half a sync. A lone appender never waits: its batch was 1.
+void Log::GatherBatch() {
+  if (pending_.empty() || pending_.size() >= last_batch_ || stopping_) return;
+  const absl::Time deadline = absl::Now() + std::min(last_sync_duration_ / 2, kMaxGather);
+  wake_writer_at_ = last_batch_;
+  while (pending_.size() < last_batch_ && !stopping_ && failure_.ok()) {
+    if (work_cv_.WaitWithDeadline(&mu_, deadline)) break;
+  }
+  wake_writer_at_ = 1;
 }
 
 void Log::WriterTimers() {
@@ -174,8 +192,10 @@ absl::Status Log::FlushFrames(std::string& frames, std::string& entries,
   if (options_.durability == Durability::kInterval) {
     if (!unsynced_) last_sync_ = absl::Now();
     unsynced_ = true;
-  } else if (absl::Status s = DataSync(fd, path); !s.ok()) {
-    return s;
+  } else {
+    const absl::Time sync_start = absl::Now();
+    if (absl::Status s = DataSync(fd, path); !s.ok()) return s;
+    last_sync_duration_ = absl::Now() - sync_start;
   }
   // The index follows the data it describes, so after a crash it never runs ahead of a synced
   // segment; it needs no sync of its own because recovery rebuilds it from the segments.
@@ -189,6 +209,7 @@ absl::Status Log::FlushFrames(std::string& frames, std::string& entries,
     stats_.synced_records += records;
   }
   durable_ += records;
+  last_batch_ = records;
   WakeAcknowledged();
   return absl::OkStatus();
 }
