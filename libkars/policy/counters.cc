@@ -7,7 +7,7 @@ namespace kars::policy {
 
 MemoryCounterStore::MemoryCounterStore() {
   // Room for many scopes up front: the decision path should not rehash in steady state.
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   buckets_.reserve(1024);
   in_flight_.reserve(1024);
   usage_.reserve(1024);
@@ -15,7 +15,7 @@ MemoryCounterStore::MemoryCounterStore() {
 
 bool MemoryCounterStore::TakeToken(uint64_t key, double per_second, uint64_t burst,
                                    int64_t now_ns, int64_t* retry_after_ns) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   auto [it, inserted] = buckets_.try_emplace(key);
   Bucket& b = it->second;
   const double capacity = static_cast<double>(burst);
@@ -34,7 +34,7 @@ bool MemoryCounterStore::TakeToken(uint64_t key, double per_second, uint64_t bur
 }
 
 bool MemoryCounterStore::Enter(uint64_t key, uint64_t max_in_flight) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   uint64_t& n = in_flight_[key];
   if (n >= max_in_flight) return false;
   ++n;
@@ -42,14 +42,14 @@ bool MemoryCounterStore::Enter(uint64_t key, uint64_t max_in_flight) {
 }
 
 void MemoryCounterStore::Leave(uint64_t key) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   auto it = in_flight_.find(key);
   if (it != in_flight_.end() && it->second > 0) --it->second;
 }
 
 bool MemoryCounterStore::Reserve(uint64_t key, int64_t window_start, uint64_t limit,
                                  uint64_t amount) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   Usage& u = usage_[key];
   if (u.window_start != window_start) {
     if (window_start < u.window_start) return false;  // a clock that went back: fail closed
@@ -62,7 +62,7 @@ bool MemoryCounterStore::Reserve(uint64_t key, int64_t window_start, uint64_t li
 
 void MemoryCounterStore::Adjust(uint64_t key, int64_t window_start, uint64_t reserved,
                                 uint64_t actual) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   auto it = usage_.find(key);
   if (it == usage_.end() || it->second.window_start != window_start) return;
   uint64_t& used = it->second.used;
@@ -76,13 +76,13 @@ void MemoryCounterStore::Adjust(uint64_t key, int64_t window_start, uint64_t res
 }
 
 uint64_t MemoryCounterStore::Used(uint64_t key, int64_t window_start) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   auto it = usage_.find(key);
   return it == usage_.end() || it->second.window_start != window_start ? 0 : it->second.used;
 }
 
 uint64_t MemoryCounterStore::InFlight(uint64_t key) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   auto it = in_flight_.find(key);
   return it == in_flight_.end() ? 0 : it->second;
 }

@@ -8,7 +8,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
-#include "absl/synchronization/mutex.h"
+#include "libkars/base/sync.h"
 
 namespace kars::policy {
 
@@ -56,7 +56,7 @@ class MemoryCounterStore final : public CounterStore {
     int64_t window_start = 0;
     uint64_t used = 0;
   };
-  absl::Mutex mu_;
+  Mutex mu_;
   absl::flat_hash_map<uint64_t, Bucket> buckets_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<uint64_t, uint64_t> in_flight_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<uint64_t, Usage> usage_ ABSL_GUARDED_BY(mu_);

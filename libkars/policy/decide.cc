@@ -58,13 +58,20 @@ absl::Status BuildEgressFacts(const v1::EgressRequest& e, EgressFacts* f) {
     return absl::InvalidArgumentError("request field 'egress.host' is empty or longer than 253");
   }
   for (size_t i = 0; i < host.size(); ++i) f->host_buf[i] = absl::ascii_tolower(host[i]);
-  f->host = absl::string_view(f->host_buf, host.size());
+  const absl::string_view lower(f->host_buf, host.size());
   // Only something that starts like an address can be one; skip the parse for names.
-  const bool may_be_ip = absl::ascii_isdigit(f->host[0]) || f->host.find(':') != absl::string_view::npos;
-  if (may_be_ip && ParseIp(f->host, &f->addrs[0])) {
+  const bool may_be_ip = absl::ascii_isdigit(lower[0]) || lower.find(':') != absl::string_view::npos;
+  if (may_be_ip && ParseIp(lower, &f->addrs[0])) {
+    f->host.host = lower;
+    f->host.count = 0;
     f->host_is_ip = true;
     f->addr_count = 1;
+    f->any_internal = IsInternalAddress(f->addrs[0]);
     return absl::OkStatus();
+  }
+  if (!BuildHostView(lower, &f->host)) {
+    return absl::InvalidArgumentError(
+        "request field 'egress.host' has an empty label or more than 127 labels");
   }
   if (static_cast<size_t>(e.resolved_ips_size()) > EgressFacts::kMaxAddrs) {
     return absl::InvalidArgumentError(
@@ -72,10 +79,12 @@ absl::Status BuildEgressFacts(const v1::EgressRequest& e, EgressFacts* f) {
                      " addresses"));
   }
   for (const auto& ip : e.resolved_ips()) {
-    if (!ParseIp(ip, &f->addrs[f->addr_count])) {
+    IpAddr& addr = f->addrs[f->addr_count];
+    if (!ParseIp(ip, &addr)) {
       return absl::InvalidArgumentError(
           absl::StrCat("request field 'egress.resolvedIps' holds '", ip, "', not an IP address"));
     }
+    f->any_internal |= IsInternalAddress(addr);
     ++f->addr_count;
   }
   return absl::OkStatus();
@@ -88,6 +97,7 @@ struct Accumulator {
   Decision* out;
   bool any[4] = {};
   bool egress_cidr_allow = false;  // an allow/audit rule admitted the destination by CIDR
+  bool egress_host_allow = false;  // an allow/audit rule named the host (exact or `*.` pattern)
 
   void operator()(uint32_t index) {
     for (uint32_t i = 0; i < out->rule_count; ++i) {
@@ -96,31 +106,30 @@ struct Accumulator {
     const Rule& rule = set.rules[index];
     if (!rule.Matches(request, egress, nullptr)) return;
     any[static_cast<int>(rule.effect)] = true;
-    if (!rule.cidrs.empty() && (rule.effect == Effect::kAllow || rule.effect == Effect::kAudit)) {
-      egress_cidr_allow = true;
+    if (rule.effect == Effect::kAllow || rule.effect == Effect::kAudit) {
+      egress_cidr_allow |= !rule.cidrs.empty();
+      egress_host_allow |= !rule.hosts.empty();
     }
     ++out->matched_total;
     if (out->rule_count < Decision::kMaxRules) out->rules[out->rule_count++] = index;
   }
 };
 
-// Egress guards that apply after the rules allowed: blocklist, risky TLDs, and destinations a
-// name must not reach (internal addresses, bare IPs) unless a rule allowed them by CIDR.
-const char* EgressGuard(const PolicySet& set, const EgressFacts& f, bool cidr_allowed) {
+// Egress guards that apply after the rules allowed: the blocklist; risky TLDs, unless a rule
+// named the host explicitly; and destinations a name must not reach (internal addresses, bare
+// IPs) unless a rule allowed them by CIDR.
+const char* EgressGuard(const PolicySet& set, const EgressFacts& f, bool cidr_allowed,
+                        bool host_allowed) {
   if (!f.host_is_ip) {
-    if (DomainOrParentIn(set.blocklist, f.host)) return "egress.blocklist";
-    if (!set.risky_tlds.empty()) {
-      size_t dot = f.host.rfind('.');
-      absl::string_view tld = dot == absl::string_view::npos ? f.host : f.host.substr(dot + 1);
-      if (set.risky_tlds.contains(tld)) return "egress.risky_tld";
+    if (set.blocklist.ContainsDomainOrParent(f.host)) return "egress.blocklist";
+    if (!host_allowed && set.risky_tlds.Find(f.host, f.host.count - 1) >= 0) {
+      return "egress.risky_tld";
     }
     if (f.addr_count == 0) return "egress.unresolved";
   }
   if (cidr_allowed) return nullptr;
   if (f.host_is_ip) return "egress.bare_ip";
-  for (size_t i = 0; i < f.addr_count; ++i) {
-    if (IsInternalAddress(f.addrs[i])) return "egress.internal_address";
-  }
+  if (f.any_internal) return "egress.internal_address";
   return nullptr;
 }
 
@@ -189,7 +198,7 @@ absl::Status Engine::Decide(const v1::Request& request, bool explain, Decision* 
   }
   ExpireReservations();
   {
-    absl::ReaderMutexLock lock(&set_mu_);
+    ReaderMutexLock lock(&set_mu_);
     out->set = set_;
   }
   const PolicySet& set = *out->set;
@@ -219,7 +228,7 @@ absl::Status Engine::Decide(const v1::Request& request, bool explain, Decision* 
     out->reason = "rule.allow";
   }
   if (kind == Kind::kEgress && (out->effect == Effect::kAllow || out->effect == Effect::kAudit)) {
-    if (const char* guard = EgressGuard(set, facts, acc.egress_cidr_allow); guard != nullptr) {
+    if (const char* guard = EgressGuard(set, facts, acc.egress_cidr_allow, acc.egress_host_allow); guard != nullptr) {
       out->effect = Effect::kDeny;
       out->reason = guard;
     }

@@ -19,7 +19,7 @@ Engine::Engine(EngineOptions options)
                                             : std::make_shared<MemoryCounterStore>()),
       approvals_(clock_, options.approval_ttl_ns),
       set_(std::make_shared<PolicySet>()) {
-  absl::MutexLock lock(&res_mu_);
+  MutexLock lock(&res_mu_);
   reservations_.reserve(1024);
 }
 
@@ -31,13 +31,13 @@ absl::Status Engine::Load(const std::vector<PolicySource>& sources) {
 }
 
 void Engine::Install(std::shared_ptr<const PolicySet> set) {
-  absl::MutexLock lock(&set_mu_);
+  MutexLock lock(&set_mu_);
   set_.swap(set);
   // The old set is released outside decisions' reach; in-flight decisions hold their own copy.
 }
 
 std::shared_ptr<const PolicySet> Engine::Current() const {
-  absl::ReaderMutexLock lock(&set_mu_);
+  ReaderMutexLock lock(&set_mu_);
   return set_;
 }
 
@@ -177,7 +177,7 @@ void Engine::ApplyLimits(const PolicySet& set, const v1::Request& r, Kind kind, 
   }
   if (res.count == 0) return;
   res.expires_ns = now + options_.reservation_timeout_ns;
-  absl::MutexLock lock(&res_mu_);
+  MutexLock lock(&res_mu_);
   uint64_t id = next_reservation_++;
   reservations_.emplace(id, res);
   expiry_.emplace_back(res.expires_ns, id);
@@ -205,7 +205,7 @@ void Engine::Release(const Reservation& r, bool settle, uint64_t prompt_tokens,
 void Engine::ExpireReservations() {
   if (live_reservations_.load(std::memory_order_relaxed) == 0) return;
   const int64_t now = clock_->NowNanos();
-  absl::MutexLock lock(&res_mu_);
+  MutexLock lock(&res_mu_);
   while (!expiry_.empty() && expiry_.front().first <= now) {
     auto it = reservations_.find(expiry_.front().second);
     expiry_.pop_front();
@@ -223,7 +223,7 @@ absl::Status Engine::Settle(uint64_t reservation, uint64_t prompt_tokens, uint64
   ExpireReservations();
   Reservation r;
   {
-    absl::MutexLock lock(&res_mu_);
+    MutexLock lock(&res_mu_);
     auto it = reservations_.find(reservation);
     if (it == reservations_.end()) {
       return absl::NotFoundError(absl::StrCat(

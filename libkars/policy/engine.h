@@ -13,7 +13,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
+#include "libkars/base/sync.h"
 #include "kars/v1/policy.pb.h"
 #include "libkars/policy/approvals.h"
 #include "libkars/policy/clock.h"
@@ -101,10 +101,10 @@ class Engine {
   std::shared_ptr<CounterStore> counters_;
   ApprovalQueue approvals_;
 
-  mutable absl::Mutex set_mu_;
+  mutable Mutex set_mu_;
   std::shared_ptr<const PolicySet> set_ ABSL_GUARDED_BY(set_mu_);
 
-  absl::Mutex res_mu_;
+  Mutex res_mu_;
   uint64_t next_reservation_ ABSL_GUARDED_BY(res_mu_) = 1;
   absl::flat_hash_map<uint64_t, Reservation> reservations_ ABSL_GUARDED_BY(res_mu_);
   std::deque<std::pair<int64_t, uint64_t>> expiry_ ABSL_GUARDED_BY(res_mu_);

@@ -105,7 +105,7 @@ void JournalCounterStore::Append(uint64_t key, int64_t window_start) {
 }
 
 bool JournalCounterStore::Reserve(uint64_t key, int64_t window_start, uint64_t limit, uint64_t amount) {
-  absl::MutexLock lock(&write_mu_);
+  MutexLock lock(&write_mu_);
   if (!healthy_.load()) return false;  // cannot record usage: refuse rather than overrun
   if (!memory_.Reserve(key, window_start, limit, amount)) return false;
   Append(key, window_start);
@@ -117,7 +117,7 @@ bool JournalCounterStore::Reserve(uint64_t key, int64_t window_start, uint64_t l
 }
 
 void JournalCounterStore::Adjust(uint64_t key, int64_t window_start, uint64_t reserved, uint64_t actual) {
-  absl::MutexLock lock(&write_mu_);
+  MutexLock lock(&write_mu_);
   memory_.Adjust(key, window_start, reserved, actual);
   Append(key, window_start);
 }

@@ -44,7 +44,7 @@ class JournalCounterStore final : public CounterStore {
   void Append(uint64_t key, int64_t window_start);
 
   MemoryCounterStore memory_;
-  absl::Mutex write_mu_;  // orders journal lines with the changes they record
+  Mutex write_mu_;  // orders journal lines with the changes they record
   int fd_;
   std::atomic<bool> healthy_{true};
 };

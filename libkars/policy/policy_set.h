@@ -11,6 +11,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
+#include "libkars/policy/domain_table.h"
 #include "libkars/policy/rule.h"
 #include "libkars/policy/rule_index.h"
 #include "libkars/policy/safety.h"
@@ -61,8 +62,9 @@ struct PolicySet {
   CidrIndex egress_cidrs;       // egress rules with CIDRs and no hosts
   RuleList egress_any;          // egress rules with neither
   std::vector<Limit> limits;
-  absl::flat_hash_set<std::string> blocklist;
-  absl::flat_hash_set<std::string> risky_tlds;
+  DomainTable blocklist;   // each domain blocks itself and its subdomains
+  DomainTable risky_tlds;  // the default list (unless a document disables it) plus the listed
+  bool default_risky_tlds = true;
   SafetyPolicy safety;
   std::string digest_hex;  // SHA-256 over the canonical form
   std::vector<std::string> warnings;

@@ -212,7 +212,7 @@ bool Rule::Matches(const v1::Request& r, const EgressFacts* egress, std::string*
     case Kind::kEgress: {
       const auto& e = r.egress();
       if (egress == nullptr) return false;
-      if (!hosts.empty() && !hosts.Matches(egress->host)) return false;
+      if (!hosts.empty() && !hosts.Matches(egress->host.host)) return false;
       if (!cidrs.empty() && !cidrs.ContainsAll(egress->addrs, egress->addr_count)) return false;
       if (!ports.Matches(e.port()) || !names[0].Matches(e.scheme()) ||
           !names[1].Matches(e.method()) || !names[2].Matches(e.path())) {

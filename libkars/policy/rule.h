@@ -12,6 +12,7 @@
 #include "absl/strings/string_view.h"
 #include "google/protobuf/struct.pb.h"
 #include "kars/v1/policy.pb.h"
+#include "libkars/policy/domain_table.h"
 #include "libkars/policy/patterns.h"
 #include "re2/re2.h"
 
@@ -30,13 +31,15 @@ bool ParseEffect(absl::string_view name, Effect* out);
 // The kind of a request, or false when none of the kind fields is set.
 bool RequestKind(const v1::Request& request, Kind* out);
 
-// Facts of an egress request derived once per decision: the normalised host and the destination
-// addresses (the host itself when it is an IP literal, else the resolved addresses).
+// Facts of an egress request derived once per decision: the normalised host with its label
+// suffixes hashed (every domain table is probed with these), the destination addresses (the
+// host itself when it is an IP literal, else the resolved addresses) and their classification.
 struct EgressFacts {
   static constexpr size_t kMaxAddrs = 16;
   char host_buf[254];
-  absl::string_view host;
+  HostView host;              // over host_buf; count 0 for an IP literal
   bool host_is_ip = false;
+  bool any_internal = false;  // some destination is loopback, private, link-local, metadata...
   IpAddr addrs[kMaxAddrs];
   size_t addr_count = 0;
 };

@@ -35,7 +35,10 @@ std::vector<std::string> FindWarnings(const PolicySet& set) {
     }
     if (r.kind == Kind::kEgress && !r.hosts.empty() && r.hosts.suffix_domains().empty()) {
       bool all_blocked = true;
-      for (const auto& h : r.hosts.exact()) all_blocked &= DomainOrParentIn(set.blocklist, h);
+      for (const auto& h : r.hosts.exact()) {
+        HostView view;
+        all_blocked &= BuildHostView(h, &view) && set.blocklist.ContainsDomainOrParent(view);
+      }
       if (all_blocked) {
         out.push_back(absl::StrCat("W_NEVER_MATCHES: rule '", r.id, "' (document '", r.document,
                                    "') never allows: every host it names is on the blocklist"));
