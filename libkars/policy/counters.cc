@@ -11,6 +11,7 @@ MemoryCounterStore::MemoryCounterStore() {
   buckets_.reserve(1024);
   in_flight_.reserve(1024);
   usage_.reserve(1024);
+  rings_.reserve(1024);
 }
 
 bool MemoryCounterStore::TakeToken(uint64_t key, double per_second, uint64_t burst,
@@ -79,6 +80,91 @@ uint64_t MemoryCounterStore::Used(uint64_t key, int64_t window_start) {
   MutexLock lock(&mu_);
   auto it = usage_.find(key);
   return it == usage_.end() || it->second.window_start != window_start ? 0 : it->second.used;
+}
+
+int64_t MemoryCounterStore::Advance(Ring& ring, int64_t slot, uint32_t slots) {
+  if (ring.used.size() != slots) {  // new, or the window was redefined: start over
+    ring.used.assign(slots, 0);
+    ring.total = 0;
+    ring.head = slot;
+    return slot;
+  }
+  if (slot <= ring.head) return ring.head;
+  const int64_t steps = std::min<int64_t>(slot - ring.head, slots);
+  for (int64_t k = 1; k <= steps; ++k) {
+    uint64_t& u = ring.used[static_cast<size_t>((ring.head + k) % slots)];
+    ring.total -= u;
+    u = 0;
+  }
+  ring.head = slot;
+  return slot;
+}
+
+namespace {
+size_t SlotIndex(int64_t slot, uint32_t slots) {
+  return static_cast<size_t>(((slot % slots) + slots) % slots);
+}
+}  // namespace
+
+bool MemoryCounterStore::ReserveRolling(uint64_t key, int64_t slot, uint32_t slots, uint64_t limit,
+                                        uint64_t amount, int64_t* charged_slot) {
+  if (slots == 0) return false;
+  MutexLock lock(&mu_);
+  Ring& ring = rings_[key];
+  const int64_t charged = Advance(ring, slot, slots);
+  if (amount > limit || ring.total > limit - amount) return false;
+  ring.used[SlotIndex(charged, slots)] += amount;
+  ring.total += amount;
+  *charged_slot = charged;
+  return true;
+}
+
+void MemoryCounterStore::AdjustRolling(uint64_t key, int64_t slot, uint32_t slots,
+                                       uint64_t reserved, uint64_t actual) {
+  MutexLock lock(&mu_);
+  auto it = rings_.find(key);
+  if (it == rings_.end() || it->second.used.size() != slots) return;
+  Ring& ring = it->second;
+  if (slot <= ring.head - static_cast<int64_t>(slots) || slot > ring.head) return;  // left the window
+  uint64_t& used = ring.used[SlotIndex(slot, slots)];
+  if (actual < reserved) {
+    const uint64_t refund = std::min(used, reserved - actual);
+    used -= refund;
+    ring.total -= refund;
+  } else {
+    // Usage beyond the reservation is charged, never forgiven (and never wraps around).
+    const uint64_t extra = std::min(actual - reserved, UINT64_MAX - ring.total);
+    used += extra;
+    ring.total += extra;
+  }
+}
+
+uint64_t MemoryCounterStore::UsedRolling(uint64_t key, int64_t slot, uint32_t slots) {
+  MutexLock lock(&mu_);
+  auto it = rings_.find(key);
+  if (it == rings_.end() || it->second.used.size() != slots) return 0;
+  Advance(it->second, slot, slots);
+  return it->second.total;
+}
+
+uint64_t MemoryCounterStore::SlotUsage(uint64_t key, int64_t slot, uint32_t slots) {
+  MutexLock lock(&mu_);
+  auto it = rings_.find(key);
+  if (it == rings_.end() || it->second.used.size() != slots) return 0;
+  const Ring& ring = it->second;
+  if (slot <= ring.head - static_cast<int64_t>(slots) || slot > ring.head) return 0;
+  return ring.used[SlotIndex(slot, slots)];
+}
+
+void MemoryCounterStore::RestoreSlot(uint64_t key, int64_t slot, uint32_t slots, uint64_t used) {
+  if (slots == 0) return;
+  MutexLock lock(&mu_);
+  Ring& ring = rings_[key];
+  Advance(ring, slot, slots);
+  if (slot <= ring.head - static_cast<int64_t>(slots) || slot > ring.head) return;
+  uint64_t& u = ring.used[SlotIndex(slot, slots)];
+  ring.total = ring.total - u + used;
+  u = used;
 }
 
 uint64_t MemoryCounterStore::InFlight(uint64_t key) {

@@ -69,8 +69,12 @@ class Engine {
   CounterStore& counters() { return *counters_; }
   const Clock& clock() const { return *clock_; }
 
-  // Start of the window containing `now_ns`, in seconds since the epoch (UTC).
+  // Start of the calendar window containing `now_ns`, in seconds since the epoch (UTC).
   static int64_t WindowStart(Window window, int64_t now_ns);
+  // The slot of a rolling-window budget containing `now_ns`.
+  static int64_t RollingSlot(const Limit& limit, int64_t now_ns);
+  // Current usage of budget `limit` for the scope `request` falls in (for hosts and tests).
+  uint64_t BudgetUsed(const Limit& limit, const v1::Request& request);
   // The counter key of `limit` for `request`.
   static uint64_t CounterKey(const Limit& limit, const v1::Request& request);
   // SHA-256 (hex) of the request without its approval ticket.
@@ -81,9 +85,10 @@ class Engine {
     uint8_t type;  // Limit::Type
     bool cost;
     uint64_t key;
-    int64_t window_start;
+    int64_t window_start;  // rolling windows: the slot charged
     uint64_t reserved;
     Limit::Price price;
+    uint32_t slots;  // rolling windows: kRollingSlots; 0 for calendar windows
   };
   struct Reservation {
     static constexpr int kMaxItems = 8;

@@ -182,7 +182,7 @@ absl::Status CompileLimit(const LoadedDocument& d, const v1::Limit& l,
     }
     static constexpr std::pair<absl::string_view, Window> kWindows[] = {
         {"minute", Window::kMinute}, {"hour", Window::kHour}, {"day", Window::kDay},
-        {"month", Window::kMonth}};
+        {"month", Window::kMonth}, {"rolling", Window::kRolling}};
     bool found = false;
     for (const auto& [name, w] : kWindows) {
       if (b.window() == name) {
@@ -192,7 +192,29 @@ absl::Status CompileLimit(const LoadedDocument& d, const v1::Limit& l,
     }
     if (!found) {
       return d.Error(&b, 2, -1, b.window().empty() ? kErrMissing : kErrValue,
-                     absl::StrCat("limit '", l.id(), "': budget window must be minute, hour, day or month"));
+                     absl::StrCat("limit '", l.id(), "': budget window must be minute, hour, day, "
+                                  "month or rolling"));
+    }
+    constexpr int kRollingField = v1::Budget::kRollingSecondsFieldNumber;
+    if (out->window == Window::kRolling) {
+      // Up to ten years; the slot arithmetic stays far from overflow.
+      constexpr uint64_t kMaxRollingSeconds = 10ull * 366 * 86400;
+      if (b.rolling_seconds() == 0) {
+        return d.Error(&b, 2, -1, kErrMissing,
+                       absl::StrCat("limit '", l.id(), "': a rolling window needs rollingSeconds"));
+      }
+      if (b.rolling_seconds() > kMaxRollingSeconds) {
+        return d.Error(&b, kRollingField, -1, kErrValue,
+                       absl::StrCat("limit '", l.id(), "': rollingSeconds must be at most ",
+                                    kMaxRollingSeconds));
+      }
+      const int64_t window_ns = static_cast<int64_t>(b.rolling_seconds()) * 1000000000;
+      out->rolling_slot_ns = (window_ns + kRollingSlots - 2) / (kRollingSlots - 1);
+      // A redefined window starts new counters (its slots would not line up with the old ones).
+      out->id_hash = Fnv1a(absl::StrCat("rolling:", b.rolling_seconds()), out->id_hash);
+    } else if (b.rolling_seconds() != 0) {
+      return d.Error(&b, kRollingField, -1, kErrConflict,
+                     absl::StrCat("limit '", l.id(), "': rollingSeconds only applies to window: rolling"));
     }
     if (out->amount == 0) {
       return d.Error(&b, 3, -1, kErrValue, absl::StrCat("limit '", l.id(), "': budget amount must be >= 1"));

@@ -27,7 +27,9 @@ struct KeyField {
   std::string label;  // for kLabel
 };
 
-enum class Window : uint8_t { kMinute, kHour, kDay, kMonth };
+enum class Window : uint8_t { kMinute, kHour, kDay, kMonth, kRolling };
+// Slots of a rolling window (see Budget in policy.proto).
+inline constexpr uint32_t kRollingSlots = 60;
 
 struct Limit {
   enum Type : uint8_t { kRate, kConcurrency, kBudget, kCaps };
@@ -47,6 +49,7 @@ struct Limit {
   bool cost = false;
   Window window = Window::kDay;
   uint64_t amount = 0;
+  int64_t rolling_slot_ns = 0;  // kRolling: ceil(window / (kRollingSlots - 1))
   struct Price {
     uint64_t prompt_per_1k = 0, output_per_1k = 0;
   };
