@@ -1,5 +1,6 @@
 // One decision: validate the request, collect matching rules through the indexes, combine
-// (deny > approve > allow/audit; nothing matched → deny), then egress guards, approvals, limits.
+// (deny > approve > allow/audit; nothing matched → deny), then egress guards, content-safety
+// floors, approvals, limits.
 #include <algorithm>
 
 #include "absl/strings/ascii.h"
@@ -135,6 +136,36 @@ const char* EgressGuard(const PolicySet& set, const EgressFacts& f, bool cidr_al
 
 }  // namespace
 
+// Content-safety floors over the request's content: deny and a missing required annotation
+// deny (even over an approval); audit flags an allowed request; redact leaves the effect and
+// hands the host the redacted text.
+absl::Status Engine::ApplySafety(const PolicySet& set, const v1::Request& request, Decision* out) {
+  absl::Status status = set.safety.Evaluate(request.content().text(),
+                                            request.content().annotations(), &out->safety);
+  if (!status.ok()) {
+    out->effect = Effect::kDeny;
+    out->reason = "request.invalid";
+    out->ticket.clear();
+    return absl::InvalidArgumentError(absl::StrCat("request field 'content.annotations': ",
+                                                   status.message()));
+  }
+  out->safety_applied = true;
+  switch (out->safety.action) {
+    case SafetyResult::kAllow: break;
+    case SafetyResult::kDeny:
+      out->effect = Effect::kDeny;
+      out->reason = out->safety.reason;  // safety.deny | safety.annotation_missing
+      out->ticket.clear();
+      break;
+    case SafetyResult::kAudit:
+    case SafetyResult::kRedact:
+      if (out->effect == Effect::kAllow) out->effect = Effect::kAudit;
+      if (out->effect == Effect::kAudit) out->reason = out->safety.reason;
+      break;
+  }
+  return absl::OkStatus();
+}
+
 void Engine::ApplyApproval(const v1::Request& request, Decision* out) {
   const std::string digest = RequestDigest(request);
   if (digest.empty()) {
@@ -182,6 +213,7 @@ absl::Status Engine::Decide(const v1::Request& request, bool explain, Decision* 
   out->reservation = 0;
   out->retry_after_ms = 0;
   out->explanation.clear();
+  out->safety_applied = false;
   Kind kind;
   absl::Status status = Validate(request, &kind);
   if (!status.ok()) {
@@ -218,8 +250,7 @@ absl::Status Engine::Decide(const v1::Request& request, bool explain, Decision* 
   if (acc.any[static_cast<int>(Effect::kDeny)]) {
     out->reason = "rule.deny";
   } else if (acc.any[static_cast<int>(Effect::kApprove)]) {
-    out->effect = Effect::kApprove;
-    ApplyApproval(request, out);
+    out->effect = Effect::kApprove;  // the ticket comes after the guards: never ask in vain
   } else if (acc.any[static_cast<int>(Effect::kAudit)]) {
     out->effect = Effect::kAudit;
     out->reason = "rule.audit";
@@ -227,12 +258,18 @@ absl::Status Engine::Decide(const v1::Request& request, bool explain, Decision* 
     out->effect = Effect::kAllow;
     out->reason = "rule.allow";
   }
-  if (kind == Kind::kEgress && (out->effect == Effect::kAllow || out->effect == Effect::kAudit)) {
+  if (kind == Kind::kEgress && out->effect != Effect::kDeny) {
     if (const char* guard = EgressGuard(set, facts, acc.egress_cidr_allow, acc.egress_host_allow); guard != nullptr) {
       out->effect = Effect::kDeny;
       out->reason = guard;
     }
   }
+  if (out->effect != Effect::kDeny && !set.safety.empty() &&
+      (request.has_content() || kind == Kind::kInference)) {
+    status = ApplySafety(set, request, out);
+    if (!status.ok()) return status;
+  }
+  if (out->effect == Effect::kApprove) ApplyApproval(request, out);
   if (out->effect == Effect::kAllow || out->effect == Effect::kAudit) {
     ApplyLimits(set, request, kind, out);
   }
@@ -247,6 +284,12 @@ absl::Status Engine::Decide(const v1::Request& request, bool explain, Decision* 
     if (out->matched_total > out->rule_count) {
       absl::StrAppend(&out->explanation, "(", out->matched_total - out->rule_count,
                       " more not listed)\n");
+    }
+    if (out->safety_applied) {
+      absl::StrAppend(&out->explanation, "content safety: ", out->safety.reason, " (",
+                      out->safety.findings.size(), " finding(s)");
+      for (const std::string& t : out->safety.triggered) absl::StrAppend(&out->explanation, "; ", t);
+      absl::StrAppend(&out->explanation, ")\n");
     }
     absl::StrAppend(&out->explanation, "combination: deny > approve > audit > allow; "
                     "nothing matched → deny\n", "decision: ", EffectName(out->effect),

@@ -13,7 +13,9 @@
 namespace kars::policy {
 
 Engine::Engine(EngineOptions options)
-    : clock_(options.clock != nullptr ? options.clock : SystemClock::Get()),
+    : clock_(options.clock != nullptr          ? options.clock
+             : options.shared_clock != nullptr ? options.shared_clock.get()
+                                               : SystemClock::Get()),
       options_(options),
       counters_(options.counters != nullptr ? options.counters
                                             : std::make_shared<MemoryCounterStore>()),

@@ -23,7 +23,8 @@
 namespace kars::policy {
 
 struct EngineOptions {
-  const Clock* clock = nullptr;                          // NULL: the system clock
+  const Clock* clock = nullptr;                          // NULL: shared_clock, else the system clock
+  std::shared_ptr<const Clock> shared_clock;             // a clock the engine keeps alive
   int64_t approval_ttl_ns = 15LL * 60 * 1000000000;      // pending and approved tickets
   int64_t reservation_timeout_ns = 10LL * 60 * 1000000000;  // unsettled → charged in full
   std::shared_ptr<CounterStore> counters;                // NULL: in memory
@@ -43,6 +44,8 @@ struct Decision {
   uint64_t reservation = 0;             // settle handle; 0 when nothing was reserved
   int64_t retry_after_ms = 0;           // for rate limits
   std::string explanation;              // filled when asked for
+  SafetyResult safety;                  // when content-safety floors were applied
+  bool safety_applied = false;
 };
 
 class Engine {
@@ -100,6 +103,7 @@ class Engine {
   void Release(const Reservation& r, bool settle, uint64_t prompt_tokens, uint64_t output_tokens);
   void ExpireReservations();
   void ApplyApproval(const v1::Request& request, Decision* out);
+  absl::Status ApplySafety(const PolicySet& set, const v1::Request& request, Decision* out);
 
   const Clock* clock_;
   EngineOptions options_;
