@@ -82,6 +82,8 @@ absl::Status CompileRule(const LoadedDocument& d, const v1::Rule& r, Rule* rule)
   using R = v1::Rule;
   rule->id = r.id();
   rule->document = d.doc.metadata().name();
+  rule->source = d.source;
+  rule->pos = d.positions.Find(&r);
   if (!ParseEffect(r.effect(), &rule->effect)) {
     return d.Error(&r, R::kEffectFieldNumber, -1, r.effect().empty() ? kErrMissing : kErrValue,
                    absl::StrCat("rule '", r.id(), "': effect must be allow, deny, approve or audit",

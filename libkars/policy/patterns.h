@@ -93,6 +93,7 @@ class PortMatcher {
   absl::Status Add(absl::string_view spec);
   bool Matches(uint32_t port) const;
   bool empty() const { return ranges_.empty(); }
+  const std::vector<std::pair<uint32_t, uint32_t>>& ranges() const { return ranges_; }
 
  private:
   std::vector<std::pair<uint32_t, uint32_t>> ranges_;

@@ -72,6 +72,11 @@ absl::string_view PrimaryValue(const v1::Request& r, Kind kind) {
   return {};
 }
 
+std::string Rule::Location() const {
+  if (pos.line <= 0) return source;
+  return absl::StrCat(source, ":", pos.line, ":", pos.column);
+}
+
 const NameMatcher& Rule::primary() const { return names[PrimaryField(kind)]; }
 
 bool PrincipalMatcher::Matches(const v1::Principal& p) const {

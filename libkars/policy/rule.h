@@ -4,6 +4,7 @@
 #define KARS_POLICY_RULE_H_
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 #include <utility>
@@ -14,6 +15,7 @@
 #include "kars/v1/policy.pb.h"
 #include "libkars/policy/domain_table.h"
 #include "libkars/policy/patterns.h"
+#include "libkars/policy/source_error.h"
 #include "re2/re2.h"
 
 namespace kars::policy {
@@ -57,6 +59,12 @@ class ArgMatcher {
   absl::Status Compile(const v1::ArgCondition& condition, bool* bad_regex);
   bool Matches(const google::protobuf::Value& root) const;
   const std::string& pointer() const { return pointer_; }
+  // The test, for static checks: equals/oneOf values, a regex, or a numeric range.
+  const std::vector<google::protobuf::Value>& values() const { return values_; }
+  bool has_regex() const { return regex_ != nullptr; }
+  bool has_range() const { return has_min_ || has_max_; }
+  double range_min() const { return has_min_ ? min_ : -std::numeric_limits<double>::infinity(); }
+  double range_max() const { return has_max_ ? max_ : std::numeric_limits<double>::infinity(); }
 
  private:
   std::string pointer_;
@@ -70,6 +78,9 @@ class ArgMatcher {
 struct Rule {
   std::string id;
   std::string document;
+  std::string source;  // file the rule was read from
+  SourcePos pos;       // where in it
+  std::string Location() const;  // "FILE:LINE:COL" (or "FILE" when the position is unknown)
   Effect effect = Effect::kDeny;
   Kind kind = Kind::kTool;
   PrincipalMatcher principal;
