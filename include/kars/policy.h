@@ -169,7 +169,11 @@ KARS_API kars_status kars_policy_sources_add_domain_feed(kars_policy_sources *so
                                                          size_t len, kars_error **err);
 
 /* Compiles `sources` without putting them in force, for `kars policy check`. On success
- * *out_warnings (may be NULL) receives the warnings, one per line, NUL-terminated (possibly empty).
+ * *out_warnings (may be NULL) receives the warnings, one per line, NUL-terminated (possibly empty),
+ * ordered by file and position: "FILE:LINE:COL: W_CODE: rule 'ID' (document 'DOC') ..." with the
+ * stable codes W_SHADOWED (an equal-or-broader deny rule matches everything the rule matches, so
+ * it never takes effect) and W_NEVER_MATCHES (contradictory argument conditions, an IP address
+ * as a host pattern, or only blocklisted hosts).
  * Errors: KARS_E_INVALID_ARGUMENT with "FILE:LINE:COL: E_CODE: message" for the first error
  * (codes: E_SYNTAX, E_UNKNOWN_FIELD, E_TYPE, E_VALUE, E_MISSING, E_DUPLICATE, E_CONFLICT,
  * E_PATTERN, E_REGEX). */

@@ -58,19 +58,18 @@ absl::Status BuildEgressFacts(const v1::EgressRequest& e, EgressFacts* f) {
   if (host.empty() || host.size() >= sizeof f->host_buf) {
     return absl::InvalidArgumentError("request field 'egress.host' is empty or longer than 253");
   }
-  for (size_t i = 0; i < host.size(); ++i) f->host_buf[i] = absl::ascii_tolower(host[i]);
+  bool has_colon = false;
+  const bool is_name = BuildLowercaseHostView(host, f->host_buf, &f->host, &has_colon);
   const absl::string_view lower(f->host_buf, host.size());
   // Only something that starts like an address can be one; skip the parse for names.
-  const bool may_be_ip = absl::ascii_isdigit(lower[0]) || lower.find(':') != absl::string_view::npos;
-  if (may_be_ip && ParseIp(lower, &f->addrs[0])) {
-    f->host.host = lower;
+  if ((absl::ascii_isdigit(lower[0]) || has_colon) && ParseIp(lower, &f->addrs[0])) {
     f->host.count = 0;
     f->host_is_ip = true;
     f->addr_count = 1;
     f->any_internal = IsInternalAddress(f->addrs[0]);
     return absl::OkStatus();
   }
-  if (!BuildHostView(lower, &f->host)) {
+  if (!is_name) {
     return absl::InvalidArgumentError(
         "request field 'egress.host' has an empty label or more than 127 labels");
   }
@@ -229,7 +228,7 @@ absl::Status Engine::Decide(const v1::Request& request, bool explain, Decision* 
     }
   }
   ExpireReservations();
-  {
+  if (out->set == nullptr || out->set.get() != current_.load(std::memory_order_acquire)) {
     ReaderMutexLock lock(&set_mu_);
     out->set = set_;
   }

@@ -15,68 +15,93 @@ inline uint64_t Mum(uint64_t a, uint64_t b) {
 
 constexpr uint64_t kP0 = 0xa0761d6478bd642full, kP1 = 0xe7037ed1a0b428dbull,
                    kP2 = 0x8ebc6af09c88c6e3ull, kP3 = 0x589965cc75374cc3ull;
-
-inline uint64_t LabelHash(const char* p, size_t n) {
-  uint64_t h = kP0 ^ n;
-  while (n >= 8) {
-    uint64_t w;
-    std::memcpy(&w, p, 8);
-    h = Mum(h ^ w, kP1);
-    p += 8;
-    n -= 8;
-  }
-  if (n > 0) {
-    uint64_t w = 0;
-    std::memcpy(&w, p, n);
-    h = Mum(h ^ w, kP2);
-  }
-  return h;
-}
-
-// The hash of a suffix from the hash of the suffix one label shorter and the new label.
-inline uint64_t Extend(uint64_t shorter, const char* label, size_t n) {
-  return Mum(shorter ^ kP3, LabelHash(label, n) ^ kP1);
-}
-
 constexpr uint64_t kEmptySuffix = 0x1d8e4e27c47d124full;
+
+// Walks `n` bytes of `in` right to left in one pass: lowercases each byte (into `lower_out`
+// when given), folds it into the hash of its label, and at each label's start calls
+// on_suffix(offset, hash of the suffix starting there), shortest suffix first. Byte-wise on
+// purpose: the host was just copied, and wide loads straddling those stores would stall.
+// False for an empty name or an empty label. *has_colon tells an IPv6 literal apart.
+template <class OnSuffix>
+inline bool WalkSuffixes(const char* in, size_t n, char* lower_out, bool* has_colon,
+                         OnSuffix&& on_suffix) {
+  uint64_t suffix = kEmptySuffix, state = kP0, word = 0;
+  int bytes = 0;
+  uint64_t len = 0;
+  bool colon = false;
+  auto finish_label = [&](size_t offset) {
+    const uint64_t label = Mum(state ^ word ^ kP2, len + kP3);
+    suffix = Mum(suffix ^ kP3, label ^ kP1);
+    on_suffix(offset, suffix);
+    state = kP0;
+    word = 0;
+    bytes = 0;
+    len = 0;
+  };
+  for (size_t i = n; i-- > 0;) {
+    unsigned char c = static_cast<unsigned char>(in[i]);
+    c = static_cast<unsigned char>(c - 'A') < 26 ? static_cast<unsigned char>(c + 32) : c;
+    if (lower_out != nullptr) lower_out[i] = static_cast<char>(c);
+    if (c == '.') {
+      if (len == 0) return false;
+      finish_label(i + 1);
+      continue;
+    }
+    colon |= c == ':';
+    word = (word << 8) | c;
+    ++len;
+    if (++bytes == 8) {
+      state = Mum(state ^ word, kP1);
+      word = 0;
+      bytes = 0;
+    }
+  }
+  if (len == 0) return false;
+  finish_label(0);
+  if (has_colon != nullptr) *has_colon = colon;
+  return true;
+}
+
+bool FillHostView(const char* in, size_t n, char* lower_out, absl::string_view host, HostView* out,
+                  bool* has_colon) {
+  out->host = host;
+  out->count = 0;
+  if (n == 0 || n > 253) return false;
+  // Suffixes arrive shortest first: fill from the top, then move them down.
+  int top = HostView::kMaxLabels;
+  const bool ok = WalkSuffixes(in, n, lower_out, has_colon, [&](size_t offset, uint64_t hash) {
+    if (top == 0) return;
+    --top;
+    out->offset[top] = static_cast<uint16_t>(offset);
+    out->hash[top] = hash;
+  });
+  if (!ok || out->offset[top] != 0) return false;  // empty label, or too many labels
+  const int count = HostView::kMaxLabels - top;
+  for (int i = 0; top != 0 && i < count; ++i) {  // a few labels: cheaper than memmove calls
+    out->offset[i] = out->offset[top + i];
+    out->hash[i] = out->hash[top + i];
+  }
+  out->count = count;
+  return true;
+}
 
 }  // namespace
 
 uint64_t DomainHash(absl::string_view domain) {
-  uint64_t h = kEmptySuffix;
-  size_t end = domain.size();
-  for (;;) {
-    size_t dot = end == 0 ? absl::string_view::npos : domain.rfind('.', end - 1);
-    size_t start = dot == absl::string_view::npos ? 0 : dot + 1;
-    h = Extend(h, domain.data() + start, end - start);
-    if (dot == absl::string_view::npos) return h;
-    end = dot;
-  }
+  uint64_t last = 0;
+  WalkSuffixes(domain.data(), domain.size(), nullptr, nullptr,
+               [&](size_t, uint64_t hash) { last = hash; });
+  return last;
 }
 
 bool BuildHostView(absl::string_view host, HostView* out) {
-  out->host = host;
-  out->count = 0;
-  if (host.empty() || host.size() > 253) return false;
-  uint16_t starts[HostView::kMaxLabels];
-  int n = 0;
-  starts[n++] = 0;
-  for (size_t i = 0; i < host.size(); ++i) {
-    if (host[i] != '.') continue;
-    if (n == HostView::kMaxLabels) return false;
-    starts[n++] = static_cast<uint16_t>(i + 1);
-  }
-  uint64_t h = kEmptySuffix;
-  size_t end = host.size();
-  for (int j = n - 1; j >= 0; --j) {
-    if (end == starts[j]) return false;  // empty label
-    h = Extend(h, host.data() + starts[j], end - starts[j]);
-    out->offset[j] = starts[j];
-    out->hash[j] = h;
-    end = starts[j] == 0 ? 0 : starts[j] - 1u;
-  }
-  out->count = n;
-  return true;
+  return FillHostView(host.data(), host.size(), nullptr, host, out, nullptr);
+}
+
+bool BuildLowercaseHostView(absl::string_view raw, char* buf, HostView* out, bool* has_colon) {
+  *has_colon = false;
+  return FillHostView(raw.data(), raw.size(), buf, absl::string_view(buf, raw.size()), out,
+                      has_colon);
 }
 
 DomainTable::DomainTable()

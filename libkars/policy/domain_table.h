@@ -36,6 +36,9 @@ struct HostView {
 // Fills `out` for `host` (already lowercase, without a trailing dot). False when the host has an
 // empty label or more labels than kMaxLabels; such a host can match no domain.
 bool BuildHostView(absl::string_view host, HostView* out);
+// The same for a host as received: lowercases it into `buf` (raw.size() bytes) in the same pass
+// and views that copy. *has_colon: the host contains ':' (so it may be an IPv6 literal).
+bool BuildLowercaseHostView(absl::string_view raw, char* buf, HostView* out, bool* has_colon);
 
 // A set of domains, each with a dense id (0, 1, ... in insertion order). Not copyable; movable.
 class DomainTable {

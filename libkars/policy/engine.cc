@@ -21,6 +21,7 @@ Engine::Engine(EngineOptions options)
                                             : std::make_shared<MemoryCounterStore>()),
       approvals_(clock_, options.approval_ttl_ns),
       set_(std::make_shared<PolicySet>()) {
+  current_.store(set_.get(), std::memory_order_release);
   MutexLock lock(&res_mu_);
   reservations_.reserve(1024);
 }
@@ -34,6 +35,7 @@ absl::Status Engine::Load(const std::vector<PolicySource>& sources) {
 
 void Engine::Install(std::shared_ptr<const PolicySet> set) {
   MutexLock lock(&set_mu_);
+  current_.store(set.get(), std::memory_order_release);
   set_.swap(set);
   // The old set is released outside decisions' reach; in-flight decisions hold their own copy.
 }

@@ -4,6 +4,7 @@
 #ifndef KARS_POLICY_ENGINE_H_
 #define KARS_POLICY_ENGINE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -112,6 +113,9 @@ class Engine {
 
   mutable Mutex set_mu_;
   std::shared_ptr<const PolicySet> set_ ABSL_GUARDED_BY(set_mu_);
+  // The set in force, for the common case of a reused Decision that already holds it: when
+  // Decision::set points here, it keeps this set alive, so no lock or reference count is taken.
+  std::atomic<const PolicySet*> current_{nullptr};
 
   Mutex res_mu_;
   uint64_t next_reservation_ ABSL_GUARDED_BY(res_mu_) = 1;
