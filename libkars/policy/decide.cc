@@ -21,6 +21,17 @@ absl::Status Validate(const v1::Request& r, Kind* kind) {
         "request names no kind: set one of inference, tool, mcp, egress, mesh, a2a");
   }
   if (r.principal().agent().empty()) return Missing("principal.agent");
+  // Checked whether or not the set has floors: a host's mistake should not depend on the policy.
+  for (const auto& [category, severity] : r.content().annotations().severities()) {
+    SafetyCategory c;
+    int level;
+    if (!ParseSafetyCategory(category, &c) || !ParseSeverity(severity, &level)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "request field 'content.annotations' holds '", category, "': '", severity,
+          "' (categories: secrets, pii, prompt_injection, exfiltration_url, hate, sexual, "
+          "violence, self_harm, jailbreak; severities: safe, low, medium, high)"));
+    }
+  }
   switch (*kind) {
     case Kind::kInference:
       if (r.inference().model().empty()) return Missing("inference.model");

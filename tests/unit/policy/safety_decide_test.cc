@@ -107,6 +107,11 @@ TEST(SafetyInDecide, BadAnnotationsAreInvalidRequests) {
   EXPECT_STREQ(d.reason, "request.invalid");
   s = engine->Decide(Tool("t", "x", R"("hate":"extreme")"), false, &d);
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  // Refused even by a set without floors.
+  auto no_floors = EngineWith(Doc("n", "  rules:\n    - {id: tools, effect: allow, tool: {}}\n"));
+  s = no_floors->Decide(Tool("t", "x", R"("gore":"high")"), false, &d);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_STREQ(d.reason, "request.invalid");
 }
 
 TEST(SafetyInDecide, ExplanationNamesTheTriggeredFloor) {
