@@ -22,7 +22,8 @@ absl::Status Validate(const v1::Request& r, Kind* kind) {
   }
   if (r.principal().agent().empty()) return Missing("principal.agent");
   // Checked whether or not the set has floors: a host's mistake should not depend on the policy.
-  for (const auto& [category, severity] : r.content().annotations().severities()) {
+  for (const auto& [category, severity] : r.has_content() ? r.content().annotations().severities()
+                                                          : v1::SafetyAnnotations::default_instance().severities()) {
     SafetyCategory c;
     int level;
     if (!ParseSafetyCategory(category, &c) || !ParseSeverity(severity, &level)) {
