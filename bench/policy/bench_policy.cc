@@ -172,6 +172,32 @@ void BM_Blocklist_Lookup1M(benchmark::State& state) {
 }
 BENCHMARK(BM_Blocklist_Lookup1M)->ArgName("clean")->Arg(0)->Arg(1);
 
+// The blocklist probe alone, as the decision runs it: split and hash the host's label suffixes
+// once, then probe the 1M-domain table at the label counts it holds.
+void BM_Blocklist_Probe1M(benchmark::State& state) {
+  static const std::shared_ptr<const PolicySet> set = [] {
+    auto compiled = CompilePolicySet({{PolicySource::kDomainFeed, "feed.txt", DomainFeed()}});
+    if (!compiled.ok()) std::abort();
+    return *compiled;
+  }();
+  const absl::string_view host =
+      state.range(0) == 0 ? "cdn.bad-123456.feed-825.example" : "www.good.example.org";
+  const bool want = state.range(0) == 0;
+  HostView view;
+  if (!BuildHostView(host, &view) || set->blocklist.ContainsDomainOrParent(view) != want) {
+    state.SkipWithError("unexpected blocklist answer");
+    return;
+  }
+  uint64_t before = kars::bench::Allocations();
+  for (auto _ : state) {
+    BuildHostView(host, &view);
+    benchmark::DoNotOptimize(set->blocklist.ContainsDomainOrParent(view));
+  }
+  state.counters["allocs_per_lookup"] = benchmark::Counter(
+      static_cast<double>(kars::bench::Allocations() - before), benchmark::Counter::kAvgIterations);
+}
+BENCHMARK(BM_Blocklist_Probe1M)->ArgName("clean")->Arg(0)->Arg(1);
+
 // ---- Compilation time of the big set, for reference.
 void BM_Compile(benchmark::State& state) {
   const std::string text = MixedRules(static_cast<int>(state.range(0)));

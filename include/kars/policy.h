@@ -13,7 +13,9 @@
  * with exactly one of "inference" {provider, model, operation, maxOutputTokens,
  * estimatedPromptTokens, streaming}, "tool" {name, arguments}, "mcp" {server, tool, arguments},
  * "egress" {scheme, host, port, method, path, resolvedIps: [..]}, "mesh" {direction, peer, group},
- * "a2a" {peer, method}; or through a reusable typed builder (kars_policy_request), which is the
+ * "a2a" {peer, method}, plus optionally "content" {text, annotations: {severities: {CATEGORY:
+ * SEVERITY}}} that the decision holds against the content-safety floors (see
+ * kars_policy_request_add_annotation); or through a reusable typed builder (kars_policy_request), which is the
  * cheap path for hosts that decide on every call.
  */
 #ifndef KARS_POLICY_H
@@ -71,7 +73,8 @@ typedef enum kars_policy_field {
   KARS_POLICY_FIELD_DIRECTION = 50,     /* mesh: "send" or "receive" */
   KARS_POLICY_FIELD_PEER = 51,          /* mesh, a2a */
   KARS_POLICY_FIELD_GROUP = 52,         /* mesh */
-  KARS_POLICY_FIELD_A2A_METHOD = 60     /* a2a */
+  KARS_POLICY_FIELD_A2A_METHOD = 60,    /* a2a */
+  KARS_POLICY_FIELD_CONTENT_TEXT = 70   /* any kind: content held against the safety floors */
 } kars_policy_field;
 
 /* State of an approval ticket. Values are part of the ABI. */
@@ -108,6 +111,24 @@ KARS_API kars_status kars_policy_options_set_approval_ttl_ms(kars_policy_options
 KARS_API kars_status kars_policy_options_set_reservation_timeout_ms(kars_policy_options *options,
                                                                      uint64_t timeout_ms,
                                                                      kars_error **err);
+
+/* Sets the clock the engine reads for budget windows, rate limits, reservation expiry and
+ * approval TTLs: `now_unix_ns(userdata)` returns nanoseconds since the Unix epoch (UTC). Hosts
+ * and tests use it to drive time; without it the engine reads the system clock.
+ * Thread safety: the callback is called from every thread that decides, settles, approves,
+ * lists or waits on an engine created from these options, concurrently and while engine locks
+ * are held, so it must be thread-safe, must not block, and must not call into the engine.
+ * It should not go backwards (a calendar budget then denies until time catches up).
+ * Ownership: the options and every engine created from them share the callback; `userdata_free`
+ * (may be NULL) runs once, on the thread releasing the last of them. Engines keep it alive
+ * while an asynchronous wait is outstanding. Passing now_unix_ns NULL restores the system clock
+ * (and calls userdata_free(userdata) at once, if given).
+ * Errors: KARS_E_INVALID_ARGUMENT (options NULL). */
+KARS_API kars_status kars_policy_options_set_clock(kars_policy_options *options,
+                                                   int64_t (*now_unix_ns)(void *userdata),
+                                                   void *userdata,
+                                                   void (*userdata_free)(void *userdata),
+                                                   kars_error **err);
 
 /* Keeps budget usage in a journal file at `path` (NUL-terminated; created if missing), so that
  * day and month budgets survive a restart or a kill -9 (see libkars/policy/journal_store.h for
@@ -148,7 +169,11 @@ KARS_API kars_status kars_policy_sources_add_domain_feed(kars_policy_sources *so
                                                          size_t len, kars_error **err);
 
 /* Compiles `sources` without putting them in force, for `kars policy check`. On success
- * *out_warnings (may be NULL) receives the warnings, one per line, NUL-terminated (possibly empty).
+ * *out_warnings (may be NULL) receives the warnings, one per line, NUL-terminated (possibly empty),
+ * ordered by file and position: "FILE:LINE:COL: W_CODE: rule 'ID' (document 'DOC') ..." with the
+ * stable codes W_SHADOWED (an equal-or-broader deny rule matches everything the rule matches, so
+ * it never takes effect) and W_NEVER_MATCHES (contradictory argument conditions, an IP address
+ * as a host pattern, or only blocklisted hosts).
  * Errors: KARS_E_INVALID_ARGUMENT with "FILE:LINE:COL: E_CODE: message" for the first error
  * (codes: E_SYNTAX, E_UNKNOWN_FIELD, E_TYPE, E_VALUE, E_MISSING, E_DUPLICATE, E_CONFLICT,
  * E_PATTERN, E_REGEX). */
@@ -220,6 +245,18 @@ KARS_API kars_status kars_policy_request_add_resolved_ip(kars_policy_request *re
                                                          const char *ip, size_t len,
                                                          kars_error **err);
 
+/* Adds what an upstream classifier said about the request's content for one category
+ * ("secrets", "pii", "prompt_injection", "exfiltration_url", "hate", "sexual", "violence",
+ * "self_harm", "jailbreak") with a severity ("safe", "low", "medium", "high"); setting a category
+ * twice keeps the last. The decision holds the content against the set's safety floors: a floor
+ * that requires an annotation for a category the request lacks denies with reason
+ * "safety.annotation_missing". Errors: KARS_E_INVALID_ARGUMENT (unknown category or severity,
+ * NULL arguments). */
+KARS_API kars_status kars_policy_request_add_annotation(kars_policy_request *request,
+                                                        const char *category, size_t category_len,
+                                                        const char *severity, size_t severity_len,
+                                                        kars_error **err);
+
 /* Sets the JSON arguments of a tool or MCP request. Errors: KARS_E_INVALID_ARGUMENT (not
  * JSON, or not a tool/mcp request). */
 KARS_API kars_status kars_policy_request_set_arguments_json(kars_policy_request *request,
@@ -257,7 +294,9 @@ KARS_API kars_status kars_policy_engine_decide_json(kars_policy_decision *out,
  * and valid until the next decide call on, or the release of, the decision. */
 KARS_API kars_policy_effect kars_policy_decision_effect(const kars_policy_decision *decision);
 /* Stable reason code, e.g. "rule.allow", "rule.deny", "default.deny", "approval.required",
- * "limit.budget", "limit.rate", "egress.internal_address". */
+ * "limit.budget", "limit.rate", "egress.internal_address", "egress.risky_tld", "safety.deny",
+ * "safety.audit" (allowed, flagged), "safety.redact" (allowed once redacted),
+ * "safety.annotation_missing". */
 KARS_API const char *kars_policy_decision_reason(const kars_policy_decision *decision);
 /* The ids of the matched rules (at most 16 are recorded), sorted. */
 KARS_API size_t kars_policy_decision_rule_count(const kars_policy_decision *decision);
@@ -273,8 +312,13 @@ KARS_API int64_t kars_policy_decision_retry_after_ms(const kars_policy_decision 
 /* Which rules matched and why ("" unless KARS_POLICY_EXPLAIN was passed). */
 KARS_API const char *kars_policy_decision_explanation(const kars_policy_decision *decision);
 
+/* The content with the spans that safety floors redact replaced by "[REDACTED:category]", when
+ * the reason is "safety.redact" (the host sends this instead of the original); "" otherwise. */
+KARS_API const char *kars_policy_decision_redacted(const kars_policy_decision *decision);
+
 /* The decision as a JSON object {effect, reason, rules, ticket, reservation, retryAfterMs,
- * policyDigest, explanation}, NUL-terminated. Errors: KARS_E_INVALID_ARGUMENT, KARS_E_NO_MEMORY. */
+ * policyDigest, explanation, safety}, NUL-terminated; "safety" ({action, reason, findings,
+ * triggered, redacted}, as kars_policy_engine_scan) is present when floors were applied. Errors: KARS_E_INVALID_ARGUMENT, KARS_E_NO_MEMORY. */
 KARS_API kars_status kars_policy_decision_to_json(kars_buf *out,
                                                   const kars_policy_decision *decision,
                                                   kars_error **err);

@@ -24,7 +24,7 @@ void ApprovalQueue::ExpireLocked(TicketInfo* t) {
 }
 
 std::string ApprovalQueue::Open(const std::string& digest, const std::string& summary) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (auto it = pending_by_digest_.find(digest); it != pending_by_digest_.end()) {
     TicketInfo& t = tickets_[it->second];
     ExpireLocked(&t);
@@ -45,7 +45,7 @@ std::string ApprovalQueue::Open(const std::string& digest, const std::string& su
 }
 
 ApprovalQueue::Use ApprovalQueue::Consume(const std::string& id, const std::string& digest) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   auto it = tickets_.find(id);
   if (it == tickets_.end()) return Use::kUnknown;
   TicketInfo& t = it->second;
@@ -67,7 +67,7 @@ ApprovalQueue::Use ApprovalQueue::Consume(const std::string& id, const std::stri
 absl::Status ApprovalQueue::Resolve(const std::string& id, bool approve,
                                     const std::string& approver, const std::string& reason) {
   if (approver.empty()) return absl::InvalidArgumentError("an approval decision needs an approver");
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   auto it = tickets_.find(id);
   if (it == tickets_.end()) return absl::NotFoundError(absl::StrCat("no approval ticket '", id, "'"));
   TicketInfo& t = it->second;
@@ -87,7 +87,7 @@ absl::Status ApprovalQueue::Resolve(const std::string& id, bool approve,
 }
 
 std::vector<TicketInfo> ApprovalQueue::Pending() {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   std::vector<TicketInfo> out;
   for (auto& [id, t] : tickets_) {
     ExpireLocked(&t);
@@ -100,7 +100,7 @@ std::vector<TicketInfo> ApprovalQueue::Pending() {
 }
 
 absl::Status ApprovalQueue::Get(const std::string& id, TicketInfo* out) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   auto it = tickets_.find(id);
   if (it == tickets_.end()) return absl::NotFoundError(absl::StrCat("no approval ticket '", id, "'"));
   ExpireLocked(&it->second);
@@ -110,7 +110,7 @@ absl::Status ApprovalQueue::Get(const std::string& id, TicketInfo* out) {
 
 absl::Status ApprovalQueue::Wait(const std::string& id, int64_t timeout_ns, TicketState* out) {
   const absl::Time deadline = absl::Now() + absl::Nanoseconds(timeout_ns);
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   for (;;) {
     auto it = tickets_.find(id);
     if (it == tickets_.end()) return absl::NotFoundError(absl::StrCat("no approval ticket '", id, "'"));

@@ -11,7 +11,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
+#include "libkars/base/sync.h"
 #include "libkars/policy/clock.h"
 
 namespace kars::policy {
@@ -60,8 +60,8 @@ class ApprovalQueue {
 
   const Clock* clock_;
   const int64_t ttl_ns_;
-  absl::Mutex mu_;
-  absl::CondVar changed_;
+  Mutex mu_;
+  CondVar changed_;
   absl::flat_hash_map<std::string, TicketInfo> tickets_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::string> pending_by_digest_ ABSL_GUARDED_BY(mu_);
 };

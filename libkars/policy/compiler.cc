@@ -82,6 +82,8 @@ absl::Status CompileRule(const LoadedDocument& d, const v1::Rule& r, Rule* rule)
   using R = v1::Rule;
   rule->id = r.id();
   rule->document = d.doc.metadata().name();
+  rule->source = d.source;
+  rule->pos = d.positions.Find(&r);
   if (!ParseEffect(r.effect(), &rule->effect)) {
     return d.Error(&r, R::kEffectFieldNumber, -1, r.effect().empty() ? kErrMissing : kErrValue,
                    absl::StrCat("rule '", r.id(), "': effect must be allow, deny, approve or audit",
@@ -289,10 +291,14 @@ absl::StatusOr<std::shared_ptr<const PolicySet>> CompilePolicySet(
       absl::Status s = AddDomain(egress.risky_tlds(i), &set->risky_tlds);
       if (!s.ok()) return d->Error(&egress, 2, i, kErrPattern, s.message());
     }
+    if (egress.disable_default_risky_tlds()) set->default_risky_tlds = false;
     for (const v1::SafetyFloor& f : d->doc.spec().safety().floors()) {
       absl::Status s = CompileSafetyFloor(*d, f, &set->safety);
       if (!s.ok()) return s;
     }
+  }
+  if (set->default_risky_tlds) {
+    for (absl::string_view tld : DefaultRiskyTlds()) set->risky_tlds.Insert(tld);
   }
   absl::Status s = CompileLimits(docs, rule_ids, set.get());
   if (!s.ok()) return s;

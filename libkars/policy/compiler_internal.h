@@ -34,11 +34,14 @@ absl::Status CompileLimits(const std::vector<std::unique_ptr<LoadedDocument>>& d
                            const absl::flat_hash_map<std::string, uint32_t>& rule_ids,
                            PolicySet* set);
 
-// Adds `domain` (validated, lowercased) to a domain set; `what` names the list in errors.
-absl::Status AddDomain(absl::string_view domain, absl::flat_hash_set<std::string>* out);
+// Adds `domain` (validated, lowercased, a trailing dot dropped) to a domain table.
+absl::Status AddDomain(absl::string_view domain, DomainTable* out);
 
 // Parses a domain feed into `out`.
-absl::Status LoadDomainFeed(const PolicySource& source, absl::flat_hash_set<std::string>* out);
+absl::Status LoadDomainFeed(const PolicySource& source, DomainTable* out);
+
+// TLDs denied for egress unless a policy disables the default list (risky_tlds.cc).
+const std::vector<absl::string_view>& DefaultRiskyTlds();
 
 // FNV-1a, 64 bits: keys counters, never security.
 uint64_t Fnv1a(absl::string_view bytes, uint64_t seed = 1469598103934665603ull);

@@ -5,10 +5,11 @@
 #define KARS_POLICY_COUNTERS_H_
 
 #include <cstdint>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
-#include "absl/synchronization/mutex.h"
+#include "libkars/base/sync.h"
 
 namespace kars::policy {
 
@@ -30,6 +31,19 @@ class CounterStore {
   virtual void Adjust(uint64_t key, int64_t window_start, uint64_t reserved, uint64_t actual) = 0;
   // Usage of the window (0 when another window is current).
   virtual uint64_t Used(uint64_t key, int64_t window_start) = 0;
+
+  // Rolling windows. Usage is kept per slot (a fixed sub-window); the window is the last `slots`
+  // slots, so a charge made in slot s counts while the current slot is below s + slots. Reserves
+  // `amount` in slot `slot` if the window's total stays within `limit`; *charged_slot receives
+  // the slot actually charged (a later one when another caller already saw a later clock, so a
+  // charge never counts for less than a full window).
+  virtual bool ReserveRolling(uint64_t key, int64_t slot, uint32_t slots, uint64_t limit,
+                              uint64_t amount, int64_t* charged_slot) = 0;
+  // Replaces `reserved` by `actual` in slot `slot`, if that slot is still inside the window.
+  virtual void AdjustRolling(uint64_t key, int64_t slot, uint32_t slots, uint64_t reserved,
+                             uint64_t actual) = 0;
+  // Usage of the window whose newest slot is `slot`.
+  virtual uint64_t UsedRolling(uint64_t key, int64_t slot, uint32_t slots) = 0;
   // Scopes currently entered.
   virtual uint64_t InFlight(uint64_t key) = 0;
 };
@@ -45,7 +59,16 @@ class MemoryCounterStore final : public CounterStore {
   bool Reserve(uint64_t key, int64_t window_start, uint64_t limit, uint64_t amount) override;
   void Adjust(uint64_t key, int64_t window_start, uint64_t reserved, uint64_t actual) override;
   uint64_t Used(uint64_t key, int64_t window_start) override;
+  bool ReserveRolling(uint64_t key, int64_t slot, uint32_t slots, uint64_t limit, uint64_t amount,
+                      int64_t* charged_slot) override;
+  void AdjustRolling(uint64_t key, int64_t slot, uint32_t slots, uint64_t reserved,
+                     uint64_t actual) override;
+  uint64_t UsedRolling(uint64_t key, int64_t slot, uint32_t slots) override;
   uint64_t InFlight(uint64_t key) override;
+
+  // Usage of one slot of a rolling window (for the journal), and its restoration on replay.
+  uint64_t SlotUsage(uint64_t key, int64_t slot, uint32_t slots);
+  void RestoreSlot(uint64_t key, int64_t slot, uint32_t slots, uint64_t used);
 
  private:
   struct Bucket {
@@ -56,8 +79,18 @@ class MemoryCounterStore final : public CounterStore {
     int64_t window_start = 0;
     uint64_t used = 0;
   };
-  absl::Mutex mu_;
+  // A ring of per-slot usage; `head` is the newest slot seen, `total` the sum of the ring.
+  struct Ring {
+    int64_t head = 0;
+    uint64_t total = 0;
+    std::vector<uint64_t> used;
+  };
+  // Brings `ring` forward to `slot` (clearing slots that left the window); returns the slot a
+  // charge now goes to.
+  static int64_t Advance(Ring& ring, int64_t slot, uint32_t slots);
+  Mutex mu_;
   absl::flat_hash_map<uint64_t, Bucket> buckets_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<uint64_t, Ring> rings_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<uint64_t, uint64_t> in_flight_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<uint64_t, Usage> usage_ ABSL_GUARDED_BY(mu_);
 };

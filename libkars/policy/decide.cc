@@ -1,5 +1,6 @@
 // One decision: validate the request, collect matching rules through the indexes, combine
-// (deny > approve > allow/audit; nothing matched → deny), then egress guards, approvals, limits.
+// (deny > approve > allow/audit; nothing matched → deny), then egress guards, content-safety
+// floors, approvals, limits.
 #include <algorithm>
 
 #include "absl/strings/ascii.h"
@@ -20,6 +21,18 @@ absl::Status Validate(const v1::Request& r, Kind* kind) {
         "request names no kind: set one of inference, tool, mcp, egress, mesh, a2a");
   }
   if (r.principal().agent().empty()) return Missing("principal.agent");
+  // Checked whether or not the set has floors: a host's mistake should not depend on the policy.
+  for (const auto& [category, severity] : r.has_content() ? r.content().annotations().severities()
+                                                          : v1::SafetyAnnotations::default_instance().severities()) {
+    SafetyCategory c;
+    int level;
+    if (!ParseSafetyCategory(category, &c) || !ParseSeverity(severity, &level)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "request field 'content.annotations' holds '", category, "': '", severity,
+          "' (categories: secrets, pii, prompt_injection, exfiltration_url, hate, sexual, "
+          "violence, self_harm, jailbreak; severities: safe, low, medium, high)"));
+    }
+  }
   switch (*kind) {
     case Kind::kInference:
       if (r.inference().model().empty()) return Missing("inference.model");
@@ -57,14 +70,20 @@ absl::Status BuildEgressFacts(const v1::EgressRequest& e, EgressFacts* f) {
   if (host.empty() || host.size() >= sizeof f->host_buf) {
     return absl::InvalidArgumentError("request field 'egress.host' is empty or longer than 253");
   }
-  for (size_t i = 0; i < host.size(); ++i) f->host_buf[i] = absl::ascii_tolower(host[i]);
-  f->host = absl::string_view(f->host_buf, host.size());
+  bool has_colon = false;
+  const bool is_name = BuildLowercaseHostView(host, f->host_buf, &f->host, &has_colon);
+  const absl::string_view lower(f->host_buf, host.size());
   // Only something that starts like an address can be one; skip the parse for names.
-  const bool may_be_ip = absl::ascii_isdigit(f->host[0]) || f->host.find(':') != absl::string_view::npos;
-  if (may_be_ip && ParseIp(f->host, &f->addrs[0])) {
+  if ((absl::ascii_isdigit(lower[0]) || has_colon) && ParseIp(lower, &f->addrs[0])) {
+    f->host.count = 0;
     f->host_is_ip = true;
     f->addr_count = 1;
+    f->any_internal = IsInternalAddress(f->addrs[0]);
     return absl::OkStatus();
+  }
+  if (!is_name) {
+    return absl::InvalidArgumentError(
+        "request field 'egress.host' has an empty label or more than 127 labels");
   }
   if (static_cast<size_t>(e.resolved_ips_size()) > EgressFacts::kMaxAddrs) {
     return absl::InvalidArgumentError(
@@ -72,10 +91,12 @@ absl::Status BuildEgressFacts(const v1::EgressRequest& e, EgressFacts* f) {
                      " addresses"));
   }
   for (const auto& ip : e.resolved_ips()) {
-    if (!ParseIp(ip, &f->addrs[f->addr_count])) {
+    IpAddr& addr = f->addrs[f->addr_count];
+    if (!ParseIp(ip, &addr)) {
       return absl::InvalidArgumentError(
           absl::StrCat("request field 'egress.resolvedIps' holds '", ip, "', not an IP address"));
     }
+    f->any_internal |= IsInternalAddress(addr);
     ++f->addr_count;
   }
   return absl::OkStatus();
@@ -88,6 +109,7 @@ struct Accumulator {
   Decision* out;
   bool any[4] = {};
   bool egress_cidr_allow = false;  // an allow/audit rule admitted the destination by CIDR
+  bool egress_host_allow = false;  // an allow/audit rule named the host (exact or `*.` pattern)
 
   void operator()(uint32_t index) {
     for (uint32_t i = 0; i < out->rule_count; ++i) {
@@ -96,35 +118,64 @@ struct Accumulator {
     const Rule& rule = set.rules[index];
     if (!rule.Matches(request, egress, nullptr)) return;
     any[static_cast<int>(rule.effect)] = true;
-    if (!rule.cidrs.empty() && (rule.effect == Effect::kAllow || rule.effect == Effect::kAudit)) {
-      egress_cidr_allow = true;
+    if (rule.effect == Effect::kAllow || rule.effect == Effect::kAudit) {
+      egress_cidr_allow |= !rule.cidrs.empty();
+      egress_host_allow |= !rule.hosts.empty();
     }
     ++out->matched_total;
     if (out->rule_count < Decision::kMaxRules) out->rules[out->rule_count++] = index;
   }
 };
 
-// Egress guards that apply after the rules allowed: blocklist, risky TLDs, and destinations a
-// name must not reach (internal addresses, bare IPs) unless a rule allowed them by CIDR.
-const char* EgressGuard(const PolicySet& set, const EgressFacts& f, bool cidr_allowed) {
+// Egress guards that apply after the rules allowed: the blocklist; risky TLDs, unless a rule
+// named the host explicitly; and destinations a name must not reach (internal addresses, bare
+// IPs) unless a rule allowed them by CIDR.
+const char* EgressGuard(const PolicySet& set, const EgressFacts& f, bool cidr_allowed,
+                        bool host_allowed) {
   if (!f.host_is_ip) {
-    if (DomainOrParentIn(set.blocklist, f.host)) return "egress.blocklist";
-    if (!set.risky_tlds.empty()) {
-      size_t dot = f.host.rfind('.');
-      absl::string_view tld = dot == absl::string_view::npos ? f.host : f.host.substr(dot + 1);
-      if (set.risky_tlds.contains(tld)) return "egress.risky_tld";
+    if (set.blocklist.ContainsDomainOrParent(f.host)) return "egress.blocklist";
+    if (!host_allowed && set.risky_tlds.Find(f.host, f.host.count - 1) >= 0) {
+      return "egress.risky_tld";
     }
     if (f.addr_count == 0) return "egress.unresolved";
   }
   if (cidr_allowed) return nullptr;
   if (f.host_is_ip) return "egress.bare_ip";
-  for (size_t i = 0; i < f.addr_count; ++i) {
-    if (IsInternalAddress(f.addrs[i])) return "egress.internal_address";
-  }
+  if (f.any_internal) return "egress.internal_address";
   return nullptr;
 }
 
 }  // namespace
+
+// Content-safety floors over the request's content: deny and a missing required annotation
+// deny (even over an approval); audit flags an allowed request; redact leaves the effect and
+// hands the host the redacted text.
+absl::Status Engine::ApplySafety(const PolicySet& set, const v1::Request& request, Decision* out) {
+  absl::Status status = set.safety.Evaluate(request.content().text(),
+                                            request.content().annotations(), &out->safety);
+  if (!status.ok()) {
+    out->effect = Effect::kDeny;
+    out->reason = "request.invalid";
+    out->ticket.clear();
+    return absl::InvalidArgumentError(absl::StrCat("request field 'content.annotations': ",
+                                                   status.message()));
+  }
+  out->safety_applied = true;
+  switch (out->safety.action) {
+    case SafetyResult::kAllow: break;
+    case SafetyResult::kDeny:
+      out->effect = Effect::kDeny;
+      out->reason = out->safety.reason;  // safety.deny | safety.annotation_missing
+      out->ticket.clear();
+      break;
+    case SafetyResult::kAudit:
+    case SafetyResult::kRedact:
+      if (out->effect == Effect::kAllow) out->effect = Effect::kAudit;
+      if (out->effect == Effect::kAudit) out->reason = out->safety.reason;
+      break;
+  }
+  return absl::OkStatus();
+}
 
 void Engine::ApplyApproval(const v1::Request& request, Decision* out) {
   const std::string digest = RequestDigest(request);
@@ -173,6 +224,7 @@ absl::Status Engine::Decide(const v1::Request& request, bool explain, Decision* 
   out->reservation = 0;
   out->retry_after_ms = 0;
   out->explanation.clear();
+  out->safety_applied = false;
   Kind kind;
   absl::Status status = Validate(request, &kind);
   if (!status.ok()) {
@@ -188,8 +240,8 @@ absl::Status Engine::Decide(const v1::Request& request, bool explain, Decision* 
     }
   }
   ExpireReservations();
-  {
-    absl::ReaderMutexLock lock(&set_mu_);
+  if (out->set == nullptr || out->set.get() != current_.load(std::memory_order_acquire)) {
+    ReaderMutexLock lock(&set_mu_);
     out->set = set_;
   }
   const PolicySet& set = *out->set;
@@ -209,8 +261,7 @@ absl::Status Engine::Decide(const v1::Request& request, bool explain, Decision* 
   if (acc.any[static_cast<int>(Effect::kDeny)]) {
     out->reason = "rule.deny";
   } else if (acc.any[static_cast<int>(Effect::kApprove)]) {
-    out->effect = Effect::kApprove;
-    ApplyApproval(request, out);
+    out->effect = Effect::kApprove;  // the ticket comes after the guards: never ask in vain
   } else if (acc.any[static_cast<int>(Effect::kAudit)]) {
     out->effect = Effect::kAudit;
     out->reason = "rule.audit";
@@ -218,12 +269,18 @@ absl::Status Engine::Decide(const v1::Request& request, bool explain, Decision* 
     out->effect = Effect::kAllow;
     out->reason = "rule.allow";
   }
-  if (kind == Kind::kEgress && (out->effect == Effect::kAllow || out->effect == Effect::kAudit)) {
-    if (const char* guard = EgressGuard(set, facts, acc.egress_cidr_allow); guard != nullptr) {
+  if (kind == Kind::kEgress && out->effect != Effect::kDeny) {
+    if (const char* guard = EgressGuard(set, facts, acc.egress_cidr_allow, acc.egress_host_allow); guard != nullptr) {
       out->effect = Effect::kDeny;
       out->reason = guard;
     }
   }
+  if (out->effect != Effect::kDeny && !set.safety.empty() &&
+      (request.has_content() || kind == Kind::kInference)) {
+    status = ApplySafety(set, request, out);
+    if (!status.ok()) return status;
+  }
+  if (out->effect == Effect::kApprove) ApplyApproval(request, out);
   if (out->effect == Effect::kAllow || out->effect == Effect::kAudit) {
     ApplyLimits(set, request, kind, out);
   }
@@ -238,6 +295,12 @@ absl::Status Engine::Decide(const v1::Request& request, bool explain, Decision* 
     if (out->matched_total > out->rule_count) {
       absl::StrAppend(&out->explanation, "(", out->matched_total - out->rule_count,
                       " more not listed)\n");
+    }
+    if (out->safety_applied) {
+      absl::StrAppend(&out->explanation, "content safety: ", out->safety.reason, " (",
+                      out->safety.findings.size(), " finding(s)");
+      for (const std::string& t : out->safety.triggered) absl::StrAppend(&out->explanation, "; ", t);
+      absl::StrAppend(&out->explanation, ")\n");
     }
     absl::StrAppend(&out->explanation, "combination: deny > approve > audit > allow; "
                     "nothing matched → deny\n", "decision: ", EffectName(out->effect),

@@ -13,13 +13,16 @@
 namespace kars::policy {
 
 Engine::Engine(EngineOptions options)
-    : clock_(options.clock != nullptr ? options.clock : SystemClock::Get()),
+    : clock_(options.clock != nullptr          ? options.clock
+             : options.shared_clock != nullptr ? options.shared_clock.get()
+                                               : SystemClock::Get()),
       options_(options),
       counters_(options.counters != nullptr ? options.counters
                                             : std::make_shared<MemoryCounterStore>()),
       approvals_(clock_, options.approval_ttl_ns),
       set_(std::make_shared<PolicySet>()) {
-  absl::MutexLock lock(&res_mu_);
+  current_.store(set_.get(), std::memory_order_release);
+  MutexLock lock(&res_mu_);
   reservations_.reserve(1024);
 }
 
@@ -31,13 +34,14 @@ absl::Status Engine::Load(const std::vector<PolicySource>& sources) {
 }
 
 void Engine::Install(std::shared_ptr<const PolicySet> set) {
-  absl::MutexLock lock(&set_mu_);
+  MutexLock lock(&set_mu_);
+  current_.store(set.get(), std::memory_order_release);
   set_.swap(set);
   // The old set is released outside decisions' reach; in-flight decisions hold their own copy.
 }
 
 std::shared_ptr<const PolicySet> Engine::Current() const {
-  absl::ReaderMutexLock lock(&set_mu_);
+  ReaderMutexLock lock(&set_mu_);
   return set_;
 }
 
@@ -49,6 +53,7 @@ int64_t Engine::WindowStart(Window window, int64_t now_ns) {
     case Window::kMinute: return floor_to(60);
     case Window::kHour: return floor_to(3600);
     case Window::kDay: return floor_to(86400);
+    case Window::kRolling: return s;  // not a calendar window; see RollingSlot
     case Window::kMonth: {
       const absl::CivilSecond epoch(1970, 1, 1, 0, 0, 0);
       const absl::CivilMonth month(epoch + s);
@@ -56,6 +61,20 @@ int64_t Engine::WindowStart(Window window, int64_t now_ns) {
     }
   }
   return s;
+}
+
+int64_t Engine::RollingSlot(const Limit& limit, int64_t now_ns) {
+  const int64_t n = limit.rolling_slot_ns;
+  return now_ns >= 0 ? now_ns / n : -((-now_ns + n - 1) / n);
+}
+
+uint64_t Engine::BudgetUsed(const Limit& limit, const v1::Request& request) {
+  const int64_t now = clock_->NowNanos();
+  const uint64_t key = CounterKey(limit, request);
+  if (limit.window == Window::kRolling) {
+    return counters_->UsedRolling(key, RollingSlot(limit, now), kRollingSlots);
+  }
+  return counters_->Used(key, WindowStart(limit.window, now));
 }
 
 uint64_t Engine::CounterKey(const Limit& limit, const v1::Request& r) {
@@ -155,7 +174,7 @@ void Engine::ApplyLimits(const PolicySet& set, const v1::Request& r, Kind kind, 
         if (res.count == Reservation::kMaxItems) return fail("limit.too_many");
         uint64_t key = CounterKey(limit, r);
         if (!counters_->Enter(key, limit.max_in_flight)) return fail("limit.concurrency");
-        res.items[res.count++] = Item{Limit::kConcurrency, false, key, 0, 0, {}};
+        res.items[res.count++] = Item{Limit::kConcurrency, false, key, 0, 0, {}, 0};
         break;
       }
       case Limit::kBudget: {
@@ -168,16 +187,26 @@ void Engine::ApplyLimits(const PolicySet& set, const v1::Request& r, Kind kind, 
         }
         uint64_t amount = limit.cost ? CostOf(price, prompt, output) : SaturatingAdd(prompt, output);
         uint64_t key = CounterKey(limit, r);
+        if (limit.window == Window::kRolling) {
+          int64_t charged = 0;
+          if (!counters_->ReserveRolling(key, RollingSlot(limit, now), kRollingSlots, limit.amount,
+                                         amount, &charged)) {
+            return fail("limit.budget");
+          }
+          res.items[res.count++] =
+              Item{Limit::kBudget, limit.cost, key, charged, amount, price, kRollingSlots};
+          break;
+        }
         int64_t window = WindowStart(limit.window, now);
         if (!counters_->Reserve(key, window, limit.amount, amount)) return fail("limit.budget");
-        res.items[res.count++] = Item{Limit::kBudget, limit.cost, key, window, amount, price};
+        res.items[res.count++] = Item{Limit::kBudget, limit.cost, key, window, amount, price, 0};
         break;
       }
     }
   }
   if (res.count == 0) return;
   res.expires_ns = now + options_.reservation_timeout_ns;
-  absl::MutexLock lock(&res_mu_);
+  MutexLock lock(&res_mu_);
   uint64_t id = next_reservation_++;
   reservations_.emplace(id, res);
   expiry_.emplace_back(res.expires_ns, id);
@@ -197,7 +226,11 @@ void Engine::Release(const Reservation& r, bool settle, uint64_t prompt_tokens,
         actual = item.cost ? CostOf(item.price, prompt_tokens, output_tokens)
                            : SaturatingAdd(prompt_tokens, output_tokens);
       }
-      counters_->Adjust(item.key, item.window_start, item.reserved, actual);
+      if (item.slots != 0) {
+        counters_->AdjustRolling(item.key, item.window_start, item.slots, item.reserved, actual);
+      } else {
+        counters_->Adjust(item.key, item.window_start, item.reserved, actual);
+      }
     }
   }
 }
@@ -205,7 +238,7 @@ void Engine::Release(const Reservation& r, bool settle, uint64_t prompt_tokens,
 void Engine::ExpireReservations() {
   if (live_reservations_.load(std::memory_order_relaxed) == 0) return;
   const int64_t now = clock_->NowNanos();
-  absl::MutexLock lock(&res_mu_);
+  MutexLock lock(&res_mu_);
   while (!expiry_.empty() && expiry_.front().first <= now) {
     auto it = reservations_.find(expiry_.front().second);
     expiry_.pop_front();
@@ -223,7 +256,7 @@ absl::Status Engine::Settle(uint64_t reservation, uint64_t prompt_tokens, uint64
   ExpireReservations();
   Reservation r;
   {
-    absl::MutexLock lock(&res_mu_);
+    MutexLock lock(&res_mu_);
     auto it = reservations_.find(reservation);
     if (it == reservations_.end()) {
       return absl::NotFoundError(absl::StrCat(

@@ -4,6 +4,7 @@
 #ifndef KARS_POLICY_ENGINE_H_
 #define KARS_POLICY_ENGINE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -13,7 +14,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
+#include "libkars/base/sync.h"
 #include "kars/v1/policy.pb.h"
 #include "libkars/policy/approvals.h"
 #include "libkars/policy/clock.h"
@@ -23,7 +24,8 @@
 namespace kars::policy {
 
 struct EngineOptions {
-  const Clock* clock = nullptr;                          // NULL: the system clock
+  const Clock* clock = nullptr;                          // NULL: shared_clock, else the system clock
+  std::shared_ptr<const Clock> shared_clock;             // a clock the engine keeps alive
   int64_t approval_ttl_ns = 15LL * 60 * 1000000000;      // pending and approved tickets
   int64_t reservation_timeout_ns = 10LL * 60 * 1000000000;  // unsettled → charged in full
   std::shared_ptr<CounterStore> counters;                // NULL: in memory
@@ -43,6 +45,8 @@ struct Decision {
   uint64_t reservation = 0;             // settle handle; 0 when nothing was reserved
   int64_t retry_after_ms = 0;           // for rate limits
   std::string explanation;              // filled when asked for
+  SafetyResult safety;                  // when content-safety floors were applied
+  bool safety_applied = false;
 };
 
 class Engine {
@@ -69,8 +73,12 @@ class Engine {
   CounterStore& counters() { return *counters_; }
   const Clock& clock() const { return *clock_; }
 
-  // Start of the window containing `now_ns`, in seconds since the epoch (UTC).
+  // Start of the calendar window containing `now_ns`, in seconds since the epoch (UTC).
   static int64_t WindowStart(Window window, int64_t now_ns);
+  // The slot of a rolling-window budget containing `now_ns`.
+  static int64_t RollingSlot(const Limit& limit, int64_t now_ns);
+  // Current usage of budget `limit` for the scope `request` falls in (for hosts and tests).
+  uint64_t BudgetUsed(const Limit& limit, const v1::Request& request);
   // The counter key of `limit` for `request`.
   static uint64_t CounterKey(const Limit& limit, const v1::Request& request);
   // SHA-256 (hex) of the request without its approval ticket.
@@ -81,9 +89,10 @@ class Engine {
     uint8_t type;  // Limit::Type
     bool cost;
     uint64_t key;
-    int64_t window_start;
+    int64_t window_start;  // rolling windows: the slot charged
     uint64_t reserved;
     Limit::Price price;
+    uint32_t slots;  // rolling windows: kRollingSlots; 0 for calendar windows
   };
   struct Reservation {
     static constexpr int kMaxItems = 8;
@@ -95,16 +104,20 @@ class Engine {
   void Release(const Reservation& r, bool settle, uint64_t prompt_tokens, uint64_t output_tokens);
   void ExpireReservations();
   void ApplyApproval(const v1::Request& request, Decision* out);
+  absl::Status ApplySafety(const PolicySet& set, const v1::Request& request, Decision* out);
 
   const Clock* clock_;
   EngineOptions options_;
   std::shared_ptr<CounterStore> counters_;
   ApprovalQueue approvals_;
 
-  mutable absl::Mutex set_mu_;
+  mutable Mutex set_mu_;
   std::shared_ptr<const PolicySet> set_ ABSL_GUARDED_BY(set_mu_);
+  // The set in force, for the common case of a reused Decision that already holds it: when
+  // Decision::set points here, it keeps this set alive, so no lock or reference count is taken.
+  std::atomic<const PolicySet*> current_{nullptr};
 
-  absl::Mutex res_mu_;
+  Mutex res_mu_;
   uint64_t next_reservation_ ABSL_GUARDED_BY(res_mu_) = 1;
   absl::flat_hash_map<uint64_t, Reservation> reservations_ ABSL_GUARDED_BY(res_mu_);
   std::deque<std::pair<int64_t, uint64_t>> expiry_ ABSL_GUARDED_BY(res_mu_);

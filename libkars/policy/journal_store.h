@@ -34,6 +34,13 @@ class JournalCounterStore final : public CounterStore {
   bool Reserve(uint64_t key, int64_t window_start, uint64_t limit, uint64_t amount) override;
   void Adjust(uint64_t key, int64_t window_start, uint64_t reserved, uint64_t actual) override;
   uint64_t Used(uint64_t key, int64_t window_start) override { return memory_.Used(key, window_start); }
+  bool ReserveRolling(uint64_t key, int64_t slot, uint32_t slots, uint64_t limit, uint64_t amount,
+                      int64_t* charged_slot) override;
+  void AdjustRolling(uint64_t key, int64_t slot, uint32_t slots, uint64_t reserved,
+                     uint64_t actual) override;
+  uint64_t UsedRolling(uint64_t key, int64_t slot, uint32_t slots) override {
+    return memory_.UsedRolling(key, slot, slots);
+  }
   uint64_t InFlight(uint64_t key) override { return memory_.InFlight(key); }
 
   // False once a journal write failed; the engine then refuses budgeted requests (fail closed).
@@ -42,9 +49,10 @@ class JournalCounterStore final : public CounterStore {
  private:
   explicit JournalCounterStore(int fd) : fd_(fd) {}
   void Append(uint64_t key, int64_t window_start);
+  void AppendSlot(uint64_t key, int64_t slot, uint32_t slots);
 
   MemoryCounterStore memory_;
-  absl::Mutex write_mu_;  // orders journal lines with the changes they record
+  Mutex write_mu_;  // orders journal lines with the changes they record
   int fd_;
   std::atomic<bool> healthy_{true};
 };

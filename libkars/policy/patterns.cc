@@ -114,7 +114,10 @@ bool ParseIpv4(absl::string_view text, IpAddr* out) {
 
 bool ParseIp(absl::string_view text, IpAddr* out) {
   *out = IpAddr{};
-  if (text.find(':') == absl::string_view::npos) return ParseIpv4(text, out);
+  // IPv4 first: it stops at the first character that is not a digit or a dot, so an IPv6
+  // address costs one failed byte before the slower path, and an IPv4 one no scan for ':'.
+  if (ParseIpv4(text, out)) return true;
+  if (text.find(':') == absl::string_view::npos) return false;
   char buf[64];
   if (text.empty() || text.size() >= sizeof buf) return false;
   std::memcpy(buf, text.data(), text.size());

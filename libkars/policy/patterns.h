@@ -50,9 +50,11 @@ class HostMatcher {
 // Validates a DNS name (lowercase letters, digits, '-', '.'; labels 1..63; total <= 253).
 absl::Status ValidateDomain(absl::string_view name);
 
+// No default member initializers on purpose: decisions keep 16 of these on the stack and must
+// not pay for zeroing them; ParseIp and `IpAddr{}` zero every byte.
 struct IpAddr {
-  uint8_t family = 0;  // 4 or 6; 0 = none
-  std::array<uint8_t, 16> bytes{};
+  uint8_t family;  // 4 or 6; 0 = none
+  std::array<uint8_t, 16> bytes;
   bool operator==(const IpAddr&) const = default;
 };
 
@@ -93,6 +95,7 @@ class PortMatcher {
   absl::Status Add(absl::string_view spec);
   bool Matches(uint32_t port) const;
   bool empty() const { return ranges_.empty(); }
+  const std::vector<std::pair<uint32_t, uint32_t>>& ranges() const { return ranges_; }
 
  private:
   std::vector<std::pair<uint32_t, uint32_t>> ranges_;

@@ -11,6 +11,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
+#include "libkars/policy/domain_table.h"
 #include "libkars/policy/rule.h"
 #include "libkars/policy/rule_index.h"
 #include "libkars/policy/safety.h"
@@ -26,7 +27,9 @@ struct KeyField {
   std::string label;  // for kLabel
 };
 
-enum class Window : uint8_t { kMinute, kHour, kDay, kMonth };
+enum class Window : uint8_t { kMinute, kHour, kDay, kMonth, kRolling };
+// Slots of a rolling window (see Budget in policy.proto).
+inline constexpr uint32_t kRollingSlots = 60;
 
 struct Limit {
   enum Type : uint8_t { kRate, kConcurrency, kBudget, kCaps };
@@ -46,6 +49,7 @@ struct Limit {
   bool cost = false;
   Window window = Window::kDay;
   uint64_t amount = 0;
+  int64_t rolling_slot_ns = 0;  // kRolling: ceil(window / (kRollingSlots - 1))
   struct Price {
     uint64_t prompt_per_1k = 0, output_per_1k = 0;
   };
@@ -61,8 +65,9 @@ struct PolicySet {
   CidrIndex egress_cidrs;       // egress rules with CIDRs and no hosts
   RuleList egress_any;          // egress rules with neither
   std::vector<Limit> limits;
-  absl::flat_hash_set<std::string> blocklist;
-  absl::flat_hash_set<std::string> risky_tlds;
+  DomainTable blocklist;   // each domain blocks itself and its subdomains
+  DomainTable risky_tlds;  // the default list (unless a document disables it) plus the listed
+  bool default_risky_tlds = true;
   SafetyPolicy safety;
   std::string digest_hex;  // SHA-256 over the canonical form
   std::vector<std::string> warnings;

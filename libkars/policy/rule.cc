@@ -72,6 +72,11 @@ absl::string_view PrimaryValue(const v1::Request& r, Kind kind) {
   return {};
 }
 
+std::string Rule::Location() const {
+  if (pos.line <= 0) return source;
+  return absl::StrCat(source, ":", pos.line, ":", pos.column);
+}
+
 const NameMatcher& Rule::primary() const { return names[PrimaryField(kind)]; }
 
 bool PrincipalMatcher::Matches(const v1::Principal& p) const {
@@ -212,7 +217,7 @@ bool Rule::Matches(const v1::Request& r, const EgressFacts* egress, std::string*
     case Kind::kEgress: {
       const auto& e = r.egress();
       if (egress == nullptr) return false;
-      if (!hosts.empty() && !hosts.Matches(egress->host)) return false;
+      if (!hosts.empty() && !hosts.Matches(egress->host.host)) return false;
       if (!cidrs.empty() && !cidrs.ContainsAll(egress->addrs, egress->addr_count)) return false;
       if (!ports.Matches(e.port()) || !names[0].Matches(e.scheme()) ||
           !names[1].Matches(e.method()) || !names[2].Matches(e.path())) {

@@ -4,6 +4,7 @@
 #define KARS_POLICY_RULE_H_
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 #include <utility>
@@ -12,7 +13,9 @@
 #include "absl/strings/string_view.h"
 #include "google/protobuf/struct.pb.h"
 #include "kars/v1/policy.pb.h"
+#include "libkars/policy/domain_table.h"
 #include "libkars/policy/patterns.h"
+#include "libkars/policy/source_error.h"
 #include "re2/re2.h"
 
 namespace kars::policy {
@@ -30,13 +33,15 @@ bool ParseEffect(absl::string_view name, Effect* out);
 // The kind of a request, or false when none of the kind fields is set.
 bool RequestKind(const v1::Request& request, Kind* out);
 
-// Facts of an egress request derived once per decision: the normalised host and the destination
-// addresses (the host itself when it is an IP literal, else the resolved addresses).
+// Facts of an egress request derived once per decision: the normalised host with its label
+// suffixes hashed (every domain table is probed with these), the destination addresses (the
+// host itself when it is an IP literal, else the resolved addresses) and their classification.
 struct EgressFacts {
   static constexpr size_t kMaxAddrs = 16;
   char host_buf[254];
-  absl::string_view host;
+  HostView host;              // over host_buf; count 0 for an IP literal
   bool host_is_ip = false;
+  bool any_internal = false;  // some destination is loopback, private, link-local, metadata...
   IpAddr addrs[kMaxAddrs];
   size_t addr_count = 0;
 };
@@ -54,6 +59,12 @@ class ArgMatcher {
   absl::Status Compile(const v1::ArgCondition& condition, bool* bad_regex);
   bool Matches(const google::protobuf::Value& root) const;
   const std::string& pointer() const { return pointer_; }
+  // The test, for static checks: equals/oneOf values, a regex, or a numeric range.
+  const std::vector<google::protobuf::Value>& values() const { return values_; }
+  bool has_regex() const { return regex_ != nullptr; }
+  bool has_range() const { return has_min_ || has_max_; }
+  double range_min() const { return has_min_ ? min_ : -std::numeric_limits<double>::infinity(); }
+  double range_max() const { return has_max_ ? max_ : std::numeric_limits<double>::infinity(); }
 
  private:
   std::string pointer_;
@@ -67,6 +78,9 @@ class ArgMatcher {
 struct Rule {
   std::string id;
   std::string document;
+  std::string source;  // file the rule was read from
+  SourcePos pos;       // where in it
+  std::string Location() const;  // "FILE:LINE:COL" (or "FILE" when the position is unknown)
   Effect effect = Effect::kDeny;
   Kind kind = Kind::kTool;
   PrincipalMatcher principal;

@@ -30,19 +30,15 @@ void NameIndex::Finish() {
                         prefix_lengths_.end());
 }
 
-void HostIndex::Add(const HostMatcher& hosts, uint32_t rule) {
-  for (const auto& e : hosts.exact()) exact_[e].push_back(rule);
-  for (const auto& s : hosts.suffix_domains()) suffix_[s].push_back(rule);
+HostIndex::Entry& HostIndex::EntryFor(absl::string_view domain) {
+  const uint32_t id = domains_.Insert(domain);
+  if (id >= entries_.size()) entries_.resize(id + 1);
+  return entries_[id];
 }
 
-bool DomainOrParentIn(const absl::flat_hash_set<std::string>& domains, absl::string_view host) {
-  if (domains.empty()) return false;
-  for (absl::string_view h = host;;) {
-    if (domains.contains(h)) return true;
-    size_t dot = h.find('.');
-    if (dot == absl::string_view::npos) return false;
-    h = h.substr(dot + 1);
-  }
+void HostIndex::Add(const HostMatcher& hosts, uint32_t rule) {
+  for (const auto& e : hosts.exact()) EntryFor(e).exact.push_back(rule);
+  for (const auto& s : hosts.suffix_domains()) EntryFor(s).subdomains.push_back(rule);
 }
 
 void CidrIndex::Add(const CidrMatcher& cidrs, uint32_t rule) {

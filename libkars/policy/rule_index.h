@@ -12,6 +12,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/string_view.h"
+#include "libkars/policy/domain_table.h"
 #include "libkars/policy/patterns.h"
 
 namespace kars::policy {
@@ -44,31 +45,30 @@ class NameIndex {
   RuleList any_;
 };
 
-// Host names: exact names and `*.domain` suffixes. A host with n labels costs n lookups.
+// Host names: exact names and `*.domain` suffixes, in one domain table probed with the host's
+// precomputed suffix hashes (only at label counts some pattern has).
 class HostIndex {
  public:
   void Add(const HostMatcher& hosts, uint32_t rule);
   template <class F>
-  void ForEach(absl::string_view host, F&& f) const {
-    if (auto it = exact_.find(host); it != exact_.end()) {
-      for (uint32_t r : it->second) f(r);
-    }
-    if (suffix_.empty()) return;
-    for (size_t dot = host.find('.'); dot != absl::string_view::npos;
-         dot = host.find('.', dot + 1)) {
-      if (auto it = suffix_.find(host.substr(dot + 1)); it != suffix_.end()) {
-        for (uint32_t r : it->second) f(r);
-      }
+  void ForEach(const HostView& host, F&& f) const {
+    for (int i = 0; i < host.count; ++i) {
+      const int64_t id = domains_.Find(host, i);
+      if (id < 0) continue;
+      // Suffix 0 is the host itself (exact patterns); the others are parents (`*.` patterns).
+      const Entry& e = entries_[static_cast<size_t>(id)];
+      for (uint32_t r : i == 0 ? e.exact : e.subdomains) f(r);
     }
   }
 
  private:
-  absl::flat_hash_map<std::string, RuleList> exact_;
-  absl::flat_hash_map<std::string, RuleList> suffix_;
+  struct Entry {
+    RuleList exact, subdomains;
+  };
+  Entry& EntryFor(absl::string_view domain);
+  DomainTable domains_;
+  std::vector<Entry> entries_;  // by domain id
 };
-
-// True when `host` or one of its parent domains is in `domains` (blocklist semantics).
-bool DomainOrParentIn(const absl::flat_hash_set<std::string>& domains, absl::string_view host);
 
 // CIDRs, one hash map per prefix length in use.
 class CidrIndex {

@@ -10,7 +10,12 @@ namespace kars::policy {
 
 struct PolicySet;
 
-// One line per finding, "W_SHADOWED: ..." or "W_NEVER_MATCHES: ...", in rule order.
+// Stable warning codes; tools may match on them.
+inline constexpr const char* kWarnShadowed = "W_SHADOWED";            // an equal-or-broader deny always wins
+inline constexpr const char* kWarnNeverMatches = "W_NEVER_MATCHES";   // no request can match (or be allowed)
+
+// One line per finding, "FILE:LINE:COL: W_CODE: rule 'ID' (document 'DOC') ...", ordered by
+// file and position.
 std::vector<std::string> FindWarnings(const PolicySet& set);
 
 }  // namespace kars::policy

@@ -17,6 +17,8 @@ constexpr char kUsage[] =
     "       kars policy eval FILE... --request REQUEST.json|- [--explain] [--blocklist FEED]...\n"
     "       kars policy test FILE... --cases CASES.yaml [--blocklist FEED]...\n"
     "       kars policy scan FILE... --text TEXT|- [--annotations ANNOTATIONS.json]\n"
+    "check prints warnings (FILE:LINE:COL: W_SHADOWED|W_NEVER_MATCHES: ...) on standard error.\n"
+    "eval requests may carry \"content\": {text, annotations}, held against the safety floors.\n"
     "Exit codes: 0 ok (eval: a decision was made, whatever its effect), 1 invalid policy, invalid\n"
     "request, failed test case or denied scan, 2 usage or I/O error.\n";
 

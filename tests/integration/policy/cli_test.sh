@@ -30,7 +30,9 @@ expect() {
 cd "$data/policy"
 expect 0 '^ok: 1 file\(s\), policy digest [0-9a-f]{64}$' '^$' -- policy check agents.yaml
 expect 1 '^$' 'broken-unknown-field.yaml:11:9: E_UNKNOWN_FIELD: unknown field .argz. in ToolMatch' -- policy check broken-unknown-field.yaml
-expect 0 '^ok' "W_SHADOWED: rule 'allow-search'" -- policy check shadowed.yaml
+expect 0 '^ok' "^shadowed.yaml:7:7: W_SHADOWED: rule 'allow-search' .*deny rule 'no-tools-at-all' \(shadowed.yaml:8:7\)" -- policy check shadowed.yaml
+expect 0 '^ok' "^never-matches.yaml:7:7: W_NEVER_MATCHES: rule 'contradictory'" -- policy check never-matches.yaml
+expect 0 '^ok' "^never-matches.yaml:14:7: W_NEVER_MATCHES: rule 'ip-as-host'" -- policy check never-matches.yaml
 expect 1 '^$' "E_DUPLICATE: a document named 'team-a-agents'" -- policy check agents.yaml agents.yaml
 expect 2 '^$' 'cannot read missing.yaml' -- policy check missing.yaml
 expect 2 '^$' 'usage' -- policy check
@@ -52,6 +54,11 @@ expect 0 '"action":"redact".*"redacted":"Contact \[REDACTED:pii\] about' '^$' --
 expect 1 '"action":"deny","reason":"safety.deny".*"detector":"aws_access_key"' '^$' -- policy scan safety/floors.yaml --text safety/secret.txt --annotations safety/annotations.json
 if grep -q AKIA "$out"; then echo "FAIL: a scan result echoed the secret" >&2; failures=$((failures + 1)); fi
 expect 1 '"reason":"safety.annotation_missing"' '^$' -- policy scan safety/floors.yaml --text safety/pii.txt
+# Floors applied by the decision to the content a request carries.
+expect 0 '"effect":"deny","reason":"safety.deny".*"safety":\{"action":"deny"' '^$' -- policy eval safety/floors.yaml safety/tools.yaml --request requests/tool-with-secret.json
+if grep -q AKIA "$out"; then echo "FAIL: a decision echoed the secret" >&2; failures=$((failures + 1)); fi
+expect 0 '"effect":"audit","reason":"safety.redact".*"redacted":"mail \[REDACTED:pii\]"' '^$' -- policy eval safety/floors.yaml safety/tools.yaml --request requests/tool-with-email.json
+expect 0 '"effect":"deny","reason":"safety.annotation_missing"' '^$' -- policy eval safety/floors.yaml safety/tools.yaml --request requests/tool-unannotated.json
 
 [ "$failures" -eq 0 ] || { echo "$failures CLI check(s) failed" >&2; exit 1; }
 echo "all CLI checks passed"

@@ -137,8 +137,74 @@ TEST(Loader, WarningsForShadowedAndNeverMatchingRules) {
 )")}});
   ASSERT_TRUE(set.ok()) << set.status();
   ASSERT_EQ((*set)->warnings.size(), 2u);
-  EXPECT_NE((*set)->warnings[0].find("W_SHADOWED: rule 'allow-t'"), std::string::npos);
-  EXPECT_NE((*set)->warnings[1].find("W_NEVER_MATCHES: rule 'blocked'"), std::string::npos);
+  EXPECT_NE((*set)->warnings[0].find("w.yaml:7:7: W_SHADOWED: rule 'allow-t'"), std::string::npos)
+      << (*set)->warnings[0];
+  EXPECT_NE((*set)->warnings[0].find("deny rule 'no-tools' (w.yaml:8:7)"), std::string::npos)
+      << (*set)->warnings[0];
+  EXPECT_NE((*set)->warnings[1].find("w.yaml:9:7: W_NEVER_MATCHES: rule 'blocked'"), std::string::npos)
+      << (*set)->warnings[1];
+}
+
+TEST(Loader, WarningsForBroaderDeniesAndImpossibleConditions) {
+  auto set = CompilePolicySet({{PolicySource::kDocuments, "w.yaml", Doc("w", R"(  rules:
+    - {id: deny-fs, effect: deny, principal: {namespaces: ["prod-*"]}, tool: {names: ["fs.*"]}}
+    - {id: fs-read, effect: allow, principal: {namespaces: [prod-a]}, tool: {names: [fs.read, "fs.list*"]}}
+    - {id: fs-read-dev, effect: allow, principal: {namespaces: [dev]}, tool: {names: [fs.read]}}
+    - {id: fs-read-any, effect: allow, tool: {names: [fs.read]}}
+    - {id: deny-ads, effect: deny, egress: {hosts: ["*.ads.example"], ports: ["1-65535"]}}
+    - {id: ads-cdn, effect: allow, egress: {hosts: [cdn.eu.ads.example, "*.x.ads.example"], ports: ["443"]}}
+    - {id: ads-root, effect: allow, egress: {hosts: [ads.example]}}
+    - {id: ip-host, effect: allow, egress: {hosts: [10.1.2.3]}}
+    - id: modes
+      effect: allow
+      tool:
+        names: [t]
+        args:
+          - {pointer: /mode, equals: read}
+          - {pointer: /mode, oneOf: [write, delete]}
+    - id: types
+      effect: allow
+      tool:
+        names: [t]
+        args:
+          - {pointer: /n, regex: "[0-9]+"}
+          - {pointer: /n, range: {min: 1}}
+    - id: ranges
+      effect: allow
+      tool:
+        names: [t]
+        args:
+          - {pointer: /n, range: {min: 10}}
+          - {pointer: /n, range: {max: 5}}
+    - id: fine-args
+      effect: allow
+      tool:
+        names: [t]
+        args:
+          - {pointer: /n, range: {min: 1}}
+          - {pointer: /n, range: {max: 5}}
+)")}});
+  ASSERT_TRUE(set.ok()) << set.status();
+  const auto& w = (*set)->warnings;
+  auto has = [&](const std::string& needle) {
+    for (const auto& line : w) {
+      if (line.find(needle) != std::string::npos) return true;
+    }
+    return false;
+  };
+  std::string all;
+  for (const auto& line : w) all += line + "\n";
+  EXPECT_EQ(w.size(), 6u) << all;
+  EXPECT_TRUE(has("w.yaml:8:7: W_SHADOWED: rule 'fs-read' (document 'w') never takes effect: deny rule 'deny-fs'")) << all;
+  EXPECT_FALSE(has("'fs-read-dev'")) << all;  // another namespace
+  EXPECT_FALSE(has("'fs-read-any'")) << all;  // broader than the deny
+  EXPECT_TRUE(has("W_SHADOWED: rule 'ads-cdn'")) << all;
+  EXPECT_FALSE(has("'ads-root'")) << all;  // `*.ads.example` does not match ads.example itself
+  EXPECT_TRUE(has("W_NEVER_MATCHES: rule 'ip-host'")) << all;
+  EXPECT_TRUE(has("W_NEVER_MATCHES: rule 'modes' (document 'w') can never match: two argument")) << all;
+  EXPECT_TRUE(has("W_NEVER_MATCHES: rule 'types'")) << all;
+  EXPECT_TRUE(has("W_NEVER_MATCHES: rule 'ranges'")) << all;
+  EXPECT_FALSE(has("'fine-args'")) << all;
 }
 
 TEST(Loader, DomainFeeds) {

@@ -1,5 +1,6 @@
 // Hot reload under concurrent decisions: every decision sees exactly one whole set.
 #include <atomic>
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -48,7 +49,14 @@ TEST(HotReload, DecisionsInFlightSeeOneWholeSet) {
   }
   std::thread reloader([&] {
     for (int i = 0; i < 200; ++i) {
+      const int before_a = seen_a.load(), before_b = seen_b.load();
       ASSERT_TRUE(engine.Load({{PolicySource::kDocuments, "x.yaml", i % 2 == 0 ? a : b}}).ok());
+      // For the first rounds, let a decision see the new set (on a loaded machine the deciders
+      // may otherwise not run between two reloads at all); later rounds race freely.
+      for (int spin = 0; i < 10 && spin < 2000; ++spin) {
+        if ((i % 2 == 0 ? seen_a.load() > before_a : seen_b.load() > before_b)) break;
+        std::this_thread::sleep_for(std::chrono::microseconds(500));
+      }
       // A broken reload in between never takes effect.
       ASSERT_FALSE(engine.Load({{PolicySource::kDocuments, "bad.yaml", "spec: ["}}).ok());
     }

@@ -191,6 +191,44 @@ TEST(Semantics, BlocklistAndRiskyTlds) {
   EXPECT_STREQ(DecideOk(*engine, Req(R"({"principal":{"agent":"a"},"egress":{"host":"93.184.216.34","port":443}})")).reason, "egress.bare_ip");
 }
 
+TEST(Semantics, DefaultRiskyTldsApplyUnlessAHostRuleNamesTheHost) {
+  auto egress = [](Engine& engine, const std::string& host) {
+    return DecideOk(engine, Req(R"({"principal":{"agent":"a"},"egress":{"host":")" + host +
+                                R"(","port":443,"resolvedIps":["93.184.216.34"]}})"));
+  };
+  auto engine = EngineWith(Doc("d", R"(  rules:
+    - {id: all-web, effect: allow, egress: {ports: ["443"]}}
+    - {id: named, effect: allow, egress: {hosts: [releases.example.zip, "*.mirror.top"]}}
+)"));
+  EXPECT_STREQ(egress(*engine, "files.zip").reason, "egress.risky_tld");       // default list
+  EXPECT_STREQ(egress(*engine, "a.b.FREE.TK").reason, "egress.risky_tld");     // case-folded
+  EXPECT_STREQ(egress(*engine, "zip.example.com").reason, "rule.allow");       // TLD only
+  EXPECT_STREQ(egress(*engine, "releases.example.zip").reason, "rule.allow");  // named exactly
+  EXPECT_STREQ(egress(*engine, "eu.mirror.top").reason, "rule.allow");         // named by pattern
+  EXPECT_STREQ(egress(*engine, "other.top").reason, "egress.risky_tld");
+
+  // A policy extends the list; any document can turn the defaults off (order-independent).
+  auto extended = EngineWith(Doc("d", R"(  rules:
+    - {id: all-web, effect: allow, egress: {ports: ["443"]}}
+  egress:
+    riskyTlds: [example]
+)"));
+  EXPECT_STREQ(egress(*extended, "x.example").reason, "egress.risky_tld");
+  EXPECT_STREQ(egress(*extended, "files.zip").reason, "egress.risky_tld");
+  Engine off;
+  ASSERT_TRUE(off.Load({{PolicySource::kDocuments, "a.yaml", Doc("a", R"(  rules:
+    - {id: all-web, effect: allow, egress: {ports: ["443"]}}
+  egress:
+    riskyTlds: [example]
+)")},
+                        {PolicySource::kDocuments, "b.yaml", Doc("b", R"(  egress:
+    disableDefaultRiskyTlds: true
+)")}}).ok());
+  EXPECT_STREQ(egress(off, "files.zip").reason, "rule.allow");
+  EXPECT_STREQ(egress(off, "x.example").reason, "egress.risky_tld");  // listed ones stay
+  EXPECT_EQ(off.Current()->risky_tlds.size(), 1u);
+}
+
 TEST(Semantics, MalformedRequestsAreErrorsNeverAllows) {
   auto engine = EngineWith(testing::ReadTestData("policy/agents.yaml"));
   for (const char* r : {
