@@ -5,6 +5,7 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <cmath>
 #include <memory>
 
 namespace kars::relay {
@@ -96,7 +97,7 @@ std::optional<std::string> Auth::MailboxFor(const std::string& authorization) {
   return it->second;
 }
 
-bool Auth::Allow(const std::string& mailbox) {
+bool Auth::Allow(const std::string& mailbox, int64_t* retry_after_ms) {
   if (rate_per_s_ <= 0) return true;
   auto now = std::chrono::steady_clock::now();
   std::lock_guard<std::mutex> l(mu_);
@@ -107,7 +108,10 @@ bool Auth::Allow(const std::string& mailbox) {
     b.tokens = std::min(2 * rate_per_s_, b.tokens + elapsed * rate_per_s_);
     b.at = now;
   }
-  if (b.tokens < 1) return false;
+  if (b.tokens < 1) {
+    *retry_after_ms = static_cast<int64_t>(std::ceil((1 - b.tokens) * 1000 / rate_per_s_));
+    return false;
+  }
   b.tokens -= 1;
   return true;
 }

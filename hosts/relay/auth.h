@@ -6,6 +6,7 @@
 #define KARS_HOSTS_RELAY_AUTH_H_
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -25,8 +26,9 @@ class Auth {
   std::string IssueToken(const std::string& mailbox);
   // The mailbox a "Bearer <token>" header authenticates, if any.
   std::optional<std::string> MailboxFor(const std::string& authorization);
-  // Takes one unit from the client's bucket; false when it is empty.
-  bool Allow(const std::string& mailbox);
+  // Takes one unit from the client's bucket; false when it is empty, with *retry_after_ms set
+  // to when the bucket holds a unit again.
+  bool Allow(const std::string& mailbox, int64_t* retry_after_ms);
 
  private:
   struct Bucket {

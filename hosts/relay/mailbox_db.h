@@ -1,9 +1,14 @@
 // The relay's durable state in one SQLite database (WAL, synchronous=FULL): the directory of
-// registered mailboxes and their published keys, and the stored envelopes.
+// registered mailboxes and their published keys (mailbox_db.cc), and the stored envelopes
+// (mailbox_store.cc).
 //
 // A send is acknowledged only after the transaction holding it committed. Sends are group-
-// committed: concurrent sends wait for one writer thread that commits them together with one
-// fsync, which is what makes durability affordable at tens of thousands of messages per second.
+// committed: concurrent sends queue for one writer thread that inserts them all with one reused
+// prepared statement in one transaction and one fsync of the WAL, then completes every one of
+// them. What survives power loss: every acknowledged envelope (synchronous=FULL fsyncs the WAL on
+// each commit, before any send of that batch is completed). Checkpoints (WAL -> database file)
+// run off the writer's path (Checkpoint(), from the relay's housekeeping loop) and only copy
+// already-durable frames, so they never decide what survives.
 //
 // Thread-safety: thread-safe.
 #ifndef KARS_HOSTS_RELAY_MAILBOX_DB_H_
@@ -12,10 +17,11 @@
 #include <grpcpp/grpcpp.h>
 #include <sqlite3.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
-#include <future>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -55,12 +61,16 @@ class MailboxDb {
   // Consumes exactly one one-time prekey (if any) atomically with reading the bundle.
   grpc::Status FetchBundle(const std::string& mailbox, kars::v1::mesh::PreKeyBundle* out);
 
-  // Stores an envelope whose sender the caller has stamped; returns once it is durable.
-  grpc::Status Store(const kars::v1::mesh::Envelope& envelope, bool* duplicate);
-  // Stores copies of one envelope for several recipients (group fan-out): every recipient is
-  // admitted first, so a full or unknown mailbox rejects the whole send; all copies commit in
-  // one transaction. *duplicate is true when the first copy was a duplicate.
-  grpc::Status StoreMany(const std::vector<kars::v1::mesh::Envelope>& copies, bool* duplicate);
+  // Called once with the outcome of a store: OK once durable (duplicate: the relay already held
+  // the first copy's message id for its recipient, nothing new stored), or why it was refused.
+  using StoreDone = std::function<void(const grpc::Status& status, bool duplicate)>;
+  // Stores copies of one envelope (whose sender the caller stamped) for one or more recipients
+  // (group fan-out): every recipient is admitted first, so a full or unknown mailbox rejects the
+  // whole send; all copies commit in one transaction. `done` runs inline when the send is
+  // refused before queueing, otherwise on the writer thread after the commit; it must not block.
+  void StoreMany(std::vector<kars::v1::mesh::Envelope> copies, StoreDone done);
+  // Copies durable WAL frames into the database file without blocking the writer (PASSIVE).
+  void Checkpoint();
   // Up to `limit` envelopes of `mailbox` with seq > after, in seq order; *newest receives the
   // newest seq ever stored for the mailbox at that moment (so a waiter can skip acked ones).
   grpc::Status Pending(const std::string& mailbox, uint64_t after, size_t limit,
@@ -72,20 +82,30 @@ class MailboxDb {
   grpc::Status ExpireDue(int64_t now_ms, int* expired);
   // Wakes every waiter (shutdown).
   void WakeAll();
+  // Commits and completes every queued send, then stops the writer; later sends are refused
+  // with UNAVAILABLE. Idempotent; the destructor calls it.
+  void StopWriter();
 
  private:
   struct PendingSend {
     std::vector<kars::v1::mesh::Envelope> copies;
-    std::promise<std::pair<grpc::Status, bool>> done;
+    StoreDone done;
   };
 
   MailboxDb() = default;
   bool Exec(const char* sql, std::string* error);
   grpc::Status DbError(const char* what);
   void WriterLoop();
+  // Inserts and commits one batch; sets dup[i] when send i's first copy was a duplicate.
+  grpc::Status CommitBatch(const std::vector<std::unique_ptr<PendingSend>>& batch,
+                           std::vector<bool>* dup);
+  void Release(const std::vector<kars::v1::mesh::Envelope>& copies);
 
   Limits limits_;
   sqlite3* db_ = nullptr;
+  sqlite3* checkpoint_db_ = nullptr;  // a second connection, so checkpoints do not take mu_
+  sqlite3_stmt* insert_ = nullptr;    // the writer's prepared INSERT, reused for every envelope
+  std::atomic<int> wal_pages_{0};     // frames in the WAL after the last commit
   std::mutex mu_;  // guards db_ and last_seq_; held across commits (fsync)
   std::map<std::string, uint64_t> last_seq_;  // newest seq per mailbox, for waiters
   std::condition_variable arrived_;

@@ -2,11 +2,14 @@
 //
 //   kars-relay --data-dir DIR [--listen HOST:PORT] [--config FILE] [--ttl-seconds N]
 //              [--max-message-bytes N] [--max-mailbox-messages N] [--rate-limit PER_SECOND]
-//              [--allow-reregister]
+//              [--allow-reregister] [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]]
 //
 // A config file holds the same options, one "name = value" per line ('#' starts a comment);
 // flags override it. The bound address is printed to stdout as "listening on HOST:PORT" once
-// the relay serves (with port 0 the OS chooses). SIGTERM/SIGINT shut down gracefully.
+// the relay serves (with port 0 the OS chooses). SIGTERM/SIGINT shut down gracefully: no new
+// sends are taken, every queued send is committed and acknowledged, streams end, exit status 0.
+// With --tls-cert/--tls-key the relay serves TLS; --tls-client-ca also requires client
+// certificates signed by that CA (mTLS).
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 
@@ -19,9 +22,11 @@
 #include <string>
 #include <thread>
 
+#include "hosts/relay/async_send.h"
 #include "hosts/relay/auth.h"
 #include "hosts/relay/mailbox_db.h"
 #include "hosts/relay/relay_service.h"
+#include "hosts/relay/tls.h"
 
 namespace {
 
@@ -32,7 +37,8 @@ int Usage(const char* why) {
   std::fprintf(stderr,
                "kars-relay: %s\nusage: kars-relay --data-dir DIR [--listen HOST:PORT] "
                "[--config FILE] [--ttl-seconds N] [--max-message-bytes N] "
-               "[--max-mailbox-messages N] [--rate-limit PER_SECOND] [--allow-reregister]\n",
+               "[--max-mailbox-messages N] [--rate-limit PER_SECOND] [--allow-reregister] "
+               "[--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]]\n",
                why);
   return 2;
 }
@@ -83,7 +89,8 @@ int main(int argc, char** argv) {
   const std::map<std::string, bool> known = {
       {"listen", 1},      {"data-dir", 1},          {"config", 1},
       {"ttl-seconds", 1}, {"max-message-bytes", 1}, {"max-mailbox-messages", 1},
-      {"rate-limit", 1},  {"allow-reregister", 1}};
+      {"rate-limit", 1},  {"allow-reregister", 1},  {"tls-cert", 1},
+      {"tls-key", 1},     {"tls-client-ca", 1}};
   for (auto& [k, v] : opts) {
     if (!known.count(k)) return Usage(("unknown option " + k).c_str());
   }
@@ -114,6 +121,9 @@ int main(int argc, char** argv) {
   limits.allow_reregister = opts.count("allow-reregister") && opts["allow-reregister"] == "true";
 
   std::string error;
+  auto credentials = kars::relay::ServerCredentialsFor(
+      {opts["tls-cert"], opts["tls-key"], opts["tls-client-ca"]}, &error);
+  if (!credentials) return Usage(error.c_str());
   auto db = kars::relay::MailboxDb::Open(opts["data-dir"], limits, &error);
   if (!db) {
     std::fprintf(stderr, "kars-relay: %s\n", error.c_str());
@@ -124,15 +134,17 @@ int main(int argc, char** argv) {
 
   int port = 0;
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(opts["listen"], grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(opts["listen"], credentials, &port);
   builder.SetMaxReceiveMessageSize(static_cast<int>(limits.max_message_bytes + 64 * 1024));
   builder.RegisterService(&service);
+  kars::relay::AsyncSend sends(&service, db.get(), builder.AddCompletionQueue());
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || port == 0) {
     std::fprintf(stderr, "kars-relay: cannot listen on %s\n", opts["listen"].c_str());
     return 2;
   }
   std::string host = opts["listen"].substr(0, opts["listen"].rfind(':'));
+  sends.Start(2);
   std::printf("listening on %s:%d\n", host.c_str(), port);
   std::fflush(stdout);
 
@@ -141,6 +153,7 @@ int main(int argc, char** argv) {
   auto next_sweep = std::chrono::steady_clock::now();
   while (!g_stop) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    db->Checkpoint();
     if (std::chrono::steady_clock::now() >= next_sweep) {
       int expired = 0;
       auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -154,6 +167,8 @@ int main(int argc, char** argv) {
   // Graceful: stop streams, let in-flight calls finish (sends already durable are acked).
   service.Stop();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  db->StopWriter();  // every queued send committed and its RPC finished before the queue closes
+  sends.Shutdown();
   server.reset();
   db.reset();
   std::fprintf(stderr, "kars-relay: stopped\n");

@@ -29,7 +29,7 @@ bool ValidMailbox(const std::string& name) {
   return true;
 }
 
-std::optional<std::string> RelayService::Caller(grpc::ServerContext* ctx) {
+std::optional<std::string> RelayService::Caller(grpc::ServerContextBase* ctx) {
   auto it = ctx->client_metadata().find("authorization");
   if (it == ctx->client_metadata().end()) return std::nullopt;
   return auth_->MailboxFor(std::string(it->second.data(), it->second.size()));
@@ -88,11 +88,11 @@ grpc::Status RelayService::FetchBundle(grpc::ServerContext* ctx, const pb::Fetch
   return db_->FetchBundle(req->mailbox(), resp);
 }
 
-grpc::Status RelayService::Send(grpc::ServerContext* ctx, const pb::SendRequest* req,
-                                pb::SendResponse* resp) {
+grpc::Status RelayService::Admit(grpc::ServerContextBase* ctx, const pb::SendRequest& req,
+                                 std::vector<pb::Envelope>* copies) {
   auto me = Caller(ctx);
   if (!me) return Unauthenticated();
-  const pb::Envelope& in = req->envelope();
+  const pb::Envelope& in = req.envelope();
   if (!ValidMailbox(in.recipient())) return BadMailbox("recipient");
   if (in.message_id().size() != 16) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "message id must be 16 bytes");
@@ -107,29 +107,30 @@ grpc::Status RelayService::Send(grpc::ServerContext* ctx, const pb::SendRequest*
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         "a SENDER_KEY envelope needs a valid group id, and only it has one");
   }
-  if (req->also_to_size() > 1000) {
+  if (req.also_to_size() > 1000) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "at most 1000 fan-out recipients");
   }
-  for (const auto& r : req->also_to()) {
+  for (const auto& r : req.also_to()) {
     if (!ValidMailbox(r)) return BadMailbox("fan-out recipient");
   }
   if (in.ciphertext().empty()) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "ciphertext is empty");
   }
-  if (!auth_->Allow(*me)) {
+  int64_t retry_after_ms = 0;
+  if (!auth_->Allow(*me, &retry_after_ms)) {
+    // Machine-readable too, so that a client can back off exactly as long as needed.
+    ctx->AddTrailingMetadata("retry-after-ms", std::to_string(retry_after_ms));
     return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                        "rate limit exceeded for '" + *me + "'; retry later");
+                        "rate limit exceeded for '" + *me + "'; retry after " +
+                            std::to_string(retry_after_ms) + " ms");
   }
-  std::vector<pb::Envelope> copies(1, in);
-  copies[0].set_sender(*me);  // never trust the client's claim
-  for (const auto& r : req->also_to()) {
-    copies.push_back(copies[0]);
-    copies.back().set_recipient(r);
+  copies->assign(1, in);
+  (*copies)[0].set_sender(*me);  // never trust the client's claim
+  for (const auto& r : req.also_to()) {
+    copies->push_back((*copies)[0]);
+    copies->back().set_recipient(r);
   }
-  bool dup = false;
-  grpc::Status st = db_->StoreMany(copies, &dup);
-  resp->set_duplicate(dup);
-  return st;
+  return grpc::Status::OK;
 }
 
 grpc::Status RelayService::Receive(grpc::ServerContext* ctx, const pb::ReceiveRequest*,

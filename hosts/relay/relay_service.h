@@ -1,5 +1,9 @@
 // The kars.v1.mesh.Relay gRPC service over MailboxDb and Auth.
 //
+// Send is served asynchronously by AsyncSend (async_send.h), which checks it with Admit and
+// queues it for the group commit. The other methods are short synchronous handlers, and Receive
+// holds one thread per open stream.
+//
 // Thread-safety: thread-safe (gRPC calls handlers concurrently).
 #ifndef KARS_HOSTS_RELAY_RELAY_SERVICE_H_
 #define KARS_HOSTS_RELAY_RELAY_SERVICE_H_
@@ -14,7 +18,8 @@
 
 namespace kars::relay {
 
-class RelayService final : public kars::v1::mesh::Relay::Service {
+class RelayService final
+    : public kars::v1::mesh::Relay::WithAsyncMethod_Send<kars::v1::mesh::Relay::Service> {
  public:
   RelayService(MailboxDb* db, Auth* auth) : db_(db), auth_(auth) {}
   void Stop() {
@@ -30,8 +35,6 @@ class RelayService final : public kars::v1::mesh::Relay::Service {
                            kars::v1::mesh::PublishKeysResponse*) override;
   grpc::Status FetchBundle(grpc::ServerContext*, const kars::v1::mesh::FetchBundleRequest*,
                            kars::v1::mesh::PreKeyBundle*) override;
-  grpc::Status Send(grpc::ServerContext*, const kars::v1::mesh::SendRequest*,
-                    kars::v1::mesh::SendResponse*) override;
   grpc::Status Receive(grpc::ServerContext*, const kars::v1::mesh::ReceiveRequest*,
                        grpc::ServerWriter<kars::v1::mesh::ReceiveResponse>*) override;
   grpc::Status Ack(grpc::ServerContext*, const kars::v1::mesh::AckRequest*,
@@ -39,8 +42,12 @@ class RelayService final : public kars::v1::mesh::Relay::Service {
   grpc::Status Health(grpc::ServerContext*, const kars::v1::mesh::HealthRequest*,
                       kars::v1::mesh::HealthResponse*) override;
 
+  // Checks a send and stamps its sender; the copies to store, or why it is refused.
+  grpc::Status Admit(grpc::ServerContextBase* ctx, const kars::v1::mesh::SendRequest& req,
+                     std::vector<kars::v1::mesh::Envelope>* copies);
+
  private:
-  std::optional<std::string> Caller(grpc::ServerContext* ctx);
+  std::optional<std::string> Caller(grpc::ServerContextBase* ctx);
   MailboxDb* db_;
   Auth* auth_;
   std::atomic<bool> stopping_{false};

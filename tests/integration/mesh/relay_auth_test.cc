@@ -2,46 +2,20 @@
 // by signed challenge (single use, wrong key, wrong signature), and calls without a token.
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
 
 #include <memory>
 
 #include "kars/v1/mesh.grpc.pb.h"
 #include "libkars/mesh/relay_client.h"
 #include "tests/integration/mesh/relay_process.h"
+#include "tests/integration/mesh/relay_test_client.h"
 
 namespace kars::mesh {
 namespace {
 
 namespace pb = kars::v1::mesh;
+using testing::Ed25519;
 using testing::RelayProcess;
-
-struct Ed25519 {
-  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key{nullptr, EVP_PKEY_free};
-  Ed25519() {
-    EVP_PKEY* k = nullptr;
-    std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> ctx(
-        EVP_PKEY_CTX_new_from_name(nullptr, "ED25519", nullptr), EVP_PKEY_CTX_free);
-    EVP_PKEY_keygen_init(ctx.get());
-    EVP_PKEY_keygen(ctx.get(), &k);
-    key.reset(k);
-  }
-  std::string Public() const {
-    unsigned char raw[32];
-    size_t len = 32;
-    EVP_PKEY_get_raw_public_key(key.get(), raw, &len);
-    return std::string(reinterpret_cast<char*>(raw), len);
-  }
-  std::string Sign(const std::string& m) const {
-    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-    unsigned char sig[64];
-    size_t len = 64;
-    EVP_DigestSignInit_ex(ctx.get(), nullptr, nullptr, nullptr, nullptr, key.get(), nullptr);
-    EVP_DigestSign(ctx.get(), sig, &len, reinterpret_cast<const unsigned char*>(m.data()),
-                   m.size());
-    return std::string(reinterpret_cast<char*>(sig), len);
-  }
-};
 
 class RelayAuth : public ::testing::Test {
  protected:
