@@ -19,7 +19,6 @@
 // Every command may add --relay-ca CA.pem (TLS to the relay, trusting that bundle), --relay-cert
 // CERT.pem --relay-key KEY.pem (a client certificate, for a relay requiring mutual TLS) and
 // --relay-server-name NAME (the name expected in the relay's certificate).
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -113,7 +112,10 @@ bool RelayTlsOptions(const Args& args, kars_mesh_options** out) {
     ok = false;
   }
   if (err != nullptr) kars::cli::PrintError("mesh: relay TLS", err);
-  std::fill(key.begin(), key.end(), '\0');  // the options hold (and later wipe) their own copy
+  // The options hold (and later wipe) their own copy; wipe this one through a volatile pointer
+  // so that the stores are not dropped as dead.
+  volatile char* wipe = key.data();
+  for (size_t i = 0; i < key.size(); ++i) wipe[i] = 0;
   if (!ok) {
     kars_mesh_options_free(*out);
     *out = nullptr;
