@@ -96,10 +96,14 @@ class MailboxDb {
   bool Exec(const char* sql, std::string* error);
   grpc::Status DbError(const char* what);
   void WriterLoop();
-  // Inserts and commits one batch; sets dup[i] when send i's first copy was a duplicate.
+  // Inserts and commits one batch; sets (*held_already)[i][c] when copy c of send i was a
+  // duplicate (its recipient already held that message id), so nothing new was stored for it.
   grpc::Status CommitBatch(const std::vector<std::unique_ptr<PendingSend>>& batch,
-                           std::vector<bool>* dup);
+                           std::vector<std::vector<bool>>* held_already);
+  // Gives back the admission reservations of `copies` (all of them / those held already).
   void Release(const std::vector<kars::v1::mesh::Envelope>& copies);
+  void ReleaseUnstored(const std::vector<kars::v1::mesh::Envelope>& copies,
+                       const std::vector<bool>& held_already);
 
   Limits limits_;
   sqlite3* db_ = nullptr;

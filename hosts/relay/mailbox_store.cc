@@ -32,6 +32,14 @@ void MailboxDb::Release(const std::vector<pb::Envelope>& copies) {
   for (const auto& e : copies) --counts_[e.recipient()];
 }
 
+void MailboxDb::ReleaseUnstored(const std::vector<pb::Envelope>& copies,
+                                const std::vector<bool>& held_already) {
+  std::lock_guard<std::mutex> l(admit_mu_);
+  for (size_t c = 0; c < copies.size(); ++c) {
+    if (held_already[c]) --counts_[copies[c].recipient()];
+  }
+}
+
 void MailboxDb::StoreMany(std::vector<pb::Envelope> copies, StoreDone done) {
   if (copies.empty()) {
     return done(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "nothing to store"), false);
@@ -96,19 +104,26 @@ void MailboxDb::WriterLoop() {
         queue_.pop_front();
       }
     }
-    std::vector<bool> dup(batch.size(), false);
-    grpc::Status st = CommitBatch(batch, &dup);
+    std::vector<std::vector<bool>> held_already(batch.size());
+    for (size_t i = 0; i < batch.size(); ++i) held_already[i].assign(batch[i]->copies.size(), false);
+    grpc::Status st = CommitBatch(batch, &held_already);
     if (st.ok()) arrived_.notify_all();
-    // Completed only now, after the commit's fsync: an acknowledged send is durable.
+    // Completed only now, after the commit's fsync: an acknowledged send is durable. Each copy's
+    // reservation is released only when that copy was not stored (a fan-out may mix new copies
+    // with ones a recipient already held).
     for (size_t i = 0; i < batch.size(); ++i) {
-      if (!st.ok() || dup[i]) Release(batch[i]->copies);
-      batch[i]->done(st, st.ok() && dup[i]);
+      if (!st.ok()) {
+        Release(batch[i]->copies);
+      } else {
+        ReleaseUnstored(batch[i]->copies, held_already[i]);
+      }
+      batch[i]->done(st, st.ok() && held_already[i][0]);
     }
   }
 }
 
 grpc::Status MailboxDb::CommitBatch(const std::vector<std::unique_ptr<PendingSend>>& batch,
-                                    std::vector<bool>* dup) {
+                                    std::vector<std::vector<bool>>* held_already) {
   std::lock_guard<std::mutex> l(mu_);
   if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) {
     return DbError("begin");
@@ -137,7 +152,7 @@ grpc::Status MailboxDb::CommitBatch(const std::vector<std::unique_ptr<PendingSen
         break;
       }
       if (sqlite3_changes(db_) == 0) {
-        if (c == 0) (*dup)[i] = true;
+        (*held_already)[i][c] = true;
       } else {
         stored.emplace_back(&e.recipient(), static_cast<uint64_t>(sqlite3_last_insert_rowid(db_)));
       }

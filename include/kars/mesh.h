@@ -65,6 +65,31 @@ KARS_API kars_status kars_mesh_options_set_signed_prekey_rotation(kars_mesh_opti
 KARS_API kars_status kars_mesh_options_set_relay_timeout_ms(kars_mesh_options* options,
                                                             uint32_t timeout_ms, kars_error** err);
 
+/* Makes agents opened with these options connect to their relay over TLS, for a relay started
+ * with --tls-cert/--tls-key, and with a client certificate for one that also has
+ * --tls-client-ca (mutual TLS). All buffers are PEM text and are copied; the caller keeps
+ * ownership and may wipe them on return.
+ *   ca_pem/ca_len:     CA bundle trusted for the relay's certificate; NULL/0: gRPC's default
+ *                      root store.
+ *   cert_pem/cert_len: client certificate chain, leaf first; NULL/0: no client certificate.
+ *   key_pem/key_len:   the leaf's unencrypted private key; given exactly when cert_pem is. The
+ *                      options wipe their copy when freed; no error message quotes it.
+ *   server_name:       name expected in the relay's certificate instead of the host of the
+ *                      address passed to kars_mesh_agent_connect; NULL or "": that host.
+ * Calling again replaces the earlier setting. Thread safety: as for the options (one thread at
+ * a time). A TLS failure at connect time (untrusted relay certificate, client certificate
+ * refused or missing) makes kars_mesh_agent_connect fail with KARS_E_UNAVAILABLE and a message
+ * naming the relay address, TLS and gRPC's last connection error.
+ * Errors: KARS_E_INVALID_ARGUMENT for NULL options, a length without its buffer, a CA bundle or
+ * certificate chain holding no PEM certificate, a key that does not parse, a certificate without
+ * key (or the reverse), or a key that does not belong to the certificate. On error the options
+ * are unchanged. */
+KARS_API kars_status kars_mesh_options_set_relay_tls(kars_mesh_options* options,
+                                                     const char* ca_pem, size_t ca_len,
+                                                     const char* cert_pem, size_t cert_len,
+                                                     const char* key_pem, size_t key_len,
+                                                     const char* server_name, kars_error** err);
+
 /* An agent: its identity, sessions and inbox, stored in one directory. Thread-safe: sends are
  * serialised in call order; receive may run concurrently with send. */
 typedef struct kars_mesh_agent kars_mesh_agent;

@@ -111,6 +111,28 @@ kars_status kars_mesh_options_set_relay_timeout_ms(kars_mesh_options* options, u
   });
 }
 
+kars_status kars_mesh_options_set_relay_tls(kars_mesh_options* options, const char* ca_pem,
+                                            size_t ca_len, const char* cert_pem, size_t cert_len,
+                                            const char* key_pem, size_t key_len,
+                                            const char* server_name, kars_error** err) {
+  return Guard(err, [&]() -> absl::Status {
+    KARS_REQUIRE_ARG(options);
+    if ((ca_pem == nullptr && ca_len != 0) || (cert_pem == nullptr && cert_len != 0) ||
+        (key_pem == nullptr && key_len != 0)) {
+      return absl::InvalidArgumentError("relay TLS: a length was given without its buffer");
+    }
+    kars::mesh::RelayTls tls;
+    tls.enabled = true;
+    if (ca_pem != nullptr) tls.root_certs_pem.assign(ca_pem, ca_len);
+    if (cert_pem != nullptr) tls.cert_chain_pem.assign(cert_pem, cert_len);
+    if (key_pem != nullptr) tls.private_key_pem.assign(key_pem, key_len);
+    if (server_name != nullptr) tls.server_name = server_name;
+    if (absl::Status s = kars::mesh::ValidateRelayTls(tls); !s.ok()) return s;
+    options->options.relay_tls = tls;
+    return absl::OkStatus();
+  });
+}
+
 kars_status kars_mesh_agent_open(kars_mesh_agent** out, const char* dir, const char* name,
                                  const kars_mesh_options* options, kars_error** err) {
   return Guard(err, [&]() -> absl::Status {

@@ -65,7 +65,7 @@ absl::Status Agent::ConnectRelay(const std::string& address) {
   }
   auto client = std::make_unique<RelayClient>(
       address, name_, auth_pub, [auth_der](absl::string_view m) { return AuthSign(auth_der, m); },
-      options_.rpc_timeout);
+      options_.rpc_timeout, options_.relay_tls);
   if (absl::Status s = client->Authenticate(); !s.ok()) return s;
   return Attach(std::move(client));
 }

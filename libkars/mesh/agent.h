@@ -23,6 +23,7 @@
 #include "kars/v1/mesh.pb.h"
 #include "libkars/mesh/keys.h"
 #include "libkars/mesh/local_store.h"
+#include "libkars/mesh/relay_tls.h"
 #include "libkars/mesh/signal_env.h"
 #include "libkars/mesh/transport.h"
 
@@ -33,6 +34,7 @@ struct AgentOptions {
   KeyPolicy keys;
   absl::Duration rpc_timeout = absl::Seconds(10);
   size_t receive_batch = 256;
+  RelayTls relay_tls;  // plaintext unless enabled
 };
 
 using EventCallback = std::function<int(const kars::v1::mesh::AgentEvent&)>;

@@ -49,20 +49,30 @@ absl::Status FromGrpc(absl::string_view what, const grpc::Status& status) {
 }
 
 RelayClient::RelayClient(const std::string& address, std::string mailbox,
-                         std::string auth_public_key, Signer sign, absl::Duration rpc_timeout)
+                         std::string auth_public_key, Signer sign, absl::Duration rpc_timeout,
+                         const RelayTls& tls)
     : address_(address),
       mailbox_(std::move(mailbox)),
       auth_public_key_(std::move(auth_public_key)),
       sign_(std::move(sign)),
-      rpc_timeout_(rpc_timeout) {
+      rpc_timeout_(rpc_timeout),
+      tls_(tls.enabled) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(8 * 1024 * 1024);
   args.SetMaxSendMessageSize(8 * 1024 * 1024);
   // Reconnect quickly after a relay restart instead of gRPC's default multi-second backoff.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-  stub_ = pb::Relay::NewStub(
-      grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
+  auto creds = RelayChannelCredentials(tls, &args);
+  stub_ = pb::Relay::NewStub(grpc::CreateCustomChannel(address, creds, args));
+}
+
+std::string RelayClient::ConnectionFailure() {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  pb::HealthResponse resp;
+  grpc::Status st = stub_->Health(&ctx, pb::HealthRequest(), &resp);
+  return st.ok() ? std::string() : st.error_message();
 }
 
 absl::Status RelayClient::Authenticate() {
@@ -72,9 +82,23 @@ absl::Status RelayClient::Authenticate() {
   pb::ChallengeRequest creq;
   creq.set_mailbox(mailbox_);
   pb::ChallengeResponse cresp;
-  if (absl::Status s = FromGrpc("challenge", stub_->Challenge(&c1, creq, &cresp)); !s.ok()) {
-    return s;
+  grpc::Status challenged = stub_->Challenge(&c1, creq, &cresp);
+  if (challenged.error_code() == grpc::StatusCode::UNAVAILABLE ||
+      challenged.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    // Waiting for a ready channel hides why it never became ready; ask once without waiting.
+    std::string why = ConnectionFailure();
+    return MakeStatus(
+        KARS_E_UNAVAILABLE,
+        absl::StrCat("relay ", address_, " unreachable",
+                     tls_ ? " over TLS (check the CA bundle, the client certificate and the "
+                            "server name; a relay refusing a client certificate closes the "
+                            "connection)"
+                          : "",
+                     ": ",
+                     challenged.error_message(), why.empty() ? "" : "; last connection error: ",
+                     why));
   }
+  if (absl::Status s = FromGrpc("challenge", challenged); !s.ok()) return s;
   auto sig = sign_(AuthChallengeMessage(mailbox_, cresp.nonce()));
   if (!sig.ok()) return sig.status();
   grpc::ClientContext c2;

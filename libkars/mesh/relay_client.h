@@ -12,6 +12,7 @@
 #include "absl/base/thread_annotations.h"
 #include "libkars/base/sync.h"
 #include "kars/v1/mesh.grpc.pb.h"
+#include "libkars/mesh/relay_tls.h"
 #include "libkars/mesh/transport.h"
 
 namespace kars::mesh {
@@ -23,10 +24,13 @@ std::string AuthChallengeMessage(absl::string_view mailbox, absl::string_view no
 
 class RelayClient : public Transport {
  public:
+  // `tls` selects plaintext, TLS or mutual TLS (see relay_tls.h); it is not kept.
   RelayClient(const std::string& address, std::string mailbox, std::string auth_public_key,
-              Signer sign, absl::Duration rpc_timeout);
+              Signer sign, absl::Duration rpc_timeout, const RelayTls& tls = RelayTls());
 
-  // Authenticates now (connect-time check that the relay is reachable and accepts us).
+  // Authenticates now (connect-time check that the relay is reachable and accepts us). When the
+  // relay cannot be reached the error names its address and gRPC's last connection failure (a
+  // refused TLS handshake shows there).
   absl::Status Authenticate();
 
   absl::StatusOr<uint32_t> PublishKeys(const kars::v1::mesh::PublishKeysRequest& req) override;
@@ -43,6 +47,8 @@ class RelayClient : public Transport {
   absl::Status Call(absl::string_view what,
                     const std::function<grpc::Status(grpc::ClientContext&)>& call);
   absl::StatusOr<std::string> Token();
+  // Why the channel cannot connect, from one call that does not wait for the channel to be ready.
+  std::string ConnectionFailure();
 
   std::unique_ptr<kars::v1::mesh::Relay::Stub> stub_;
   const std::string address_;
@@ -50,6 +56,7 @@ class RelayClient : public Transport {
   const std::string auth_public_key_;
   const Signer sign_;
   const absl::Duration rpc_timeout_;
+  const bool tls_;
   kars::Mutex mu_;
   std::string token_ ABSL_GUARDED_BY(mu_);
 };

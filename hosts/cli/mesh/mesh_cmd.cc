@@ -16,6 +16,9 @@
 // until --count messages arrived or --timeout-ms passed (exit 1 if fewer arrived).
 // `recv --leave-queued` fetches and decrypts what the relay holds into the agent's inbox but
 // declines every event, so they stay queued there (printed "queued <peer>") for a later recv.
+// Every command may add --relay-ca CA.pem (TLS to the relay, trusting that bundle), --relay-cert
+// CERT.pem --relay-key KEY.pem (a client certificate, for a relay requiring mutual TLS) and
+// --relay-server-name NAME (the name expected in the relay's certificate).
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -48,7 +51,9 @@ int Usage() {
                "       kars-mesh group-add|group-remove --dir D --name N --relay HOST:PORT "
                "--group G --member M\n"
                "       kars-mesh group-send --dir D --name N --relay HOST:PORT --group G "
-               "--message TEXT\n");
+               "--message TEXT\n"
+               "relay TLS (every command with --relay): --relay-ca CA.pem "
+               "[--relay-cert CERT.pem --relay-key KEY.pem] [--relay-server-name NAME]\n");
   return kExitUsage;
 }
 
@@ -73,11 +78,60 @@ bool Parse(int argc, char** argv, Args* out) {
   return true;
 }
 
+// The file named by flag `flag`, into *out; false (reported) when it cannot be read.
+bool ReadFlagFile(const Args& args, const char* flag, std::string* out) {
+  if (!args.Has(flag)) return true;
+  auto bytes = kars::cli::ReadFile(args.Get(flag));
+  if (!bytes) {
+    std::fprintf(stderr, "kars: mesh: cannot read --%s %s\n", flag, args.Get(flag).c_str());
+    return false;
+  }
+  *out = std::move(*bytes);
+  return true;
+}
+
+// Options carrying the relay TLS flags (--relay-ca, --relay-cert, --relay-key,
+// --relay-server-name); *out stays NULL when none is given. False (reported) on a bad flag.
+bool RelayTlsOptions(const Args& args, kars_mesh_options** out) {
+  *out = nullptr;
+  if (!args.Has("relay-ca") && !args.Has("relay-cert") && !args.Has("relay-key") &&
+      !args.Has("relay-server-name")) {
+    return true;
+  }
+  std::string ca, cert, key;
+  bool ok = ReadFlagFile(args, "relay-ca", &ca) && ReadFlagFile(args, "relay-cert", &cert) &&
+            ReadFlagFile(args, "relay-key", &key);
+  kars_error* err = nullptr;
+  if (ok && kars_mesh_options_new(out, &err) != KARS_OK) ok = false;
+  if (ok && kars_mesh_options_set_relay_tls(
+                *out, args.Has("relay-ca") ? ca.data() : nullptr, ca.size(),
+                args.Has("relay-cert") ? cert.data() : nullptr, cert.size(),
+                args.Has("relay-key") ? key.data() : nullptr, key.size(),
+                args.Has("relay-server-name") ? args.Get("relay-server-name").c_str() : nullptr,
+                &err) != KARS_OK) {
+    ok = false;
+  }
+  if (err != nullptr) kars::cli::PrintError("mesh: relay TLS", err);
+  // The options hold (and later wipe) their own copy; wipe this one through a volatile pointer
+  // so that the stores are not dropped as dead.
+  volatile char* wipe = key.data();
+  for (size_t i = 0; i < key.size(); ++i) wipe[i] = 0;
+  if (!ok) {
+    kars_mesh_options_free(*out);
+    *out = nullptr;
+  }
+  return ok;
+}
+
 kars_mesh_agent* OpenAgent(const Args& args) {
   kars_mesh_agent* agent = nullptr;
   kars_error* err = nullptr;
-  if (kars_mesh_agent_open(&agent, args.Get("dir").c_str(), args.Get("name").c_str(), nullptr,
-                           &err) != KARS_OK) {
+  kars_mesh_options* options = nullptr;
+  if (!RelayTlsOptions(args, &options)) return nullptr;
+  kars_status st = kars_mesh_agent_open(&agent, args.Get("dir").c_str(),
+                                        args.Get("name").c_str(), options, &err);
+  kars_mesh_options_free(options);
+  if (st != KARS_OK) {
     kars::cli::PrintError("mesh: open agent", err);
     return nullptr;
   }

@@ -50,3 +50,25 @@ mesh() {
 
 # messages FILE: the bodies of "message" lines.
 messages() { sed -n 's/^message [^ ]* //p' "$1"; }
+
+# make_certs: test PKI in $WORK/pki made by the openssl CLI (as test_certificates.h does): ca,
+# rogue-ca, server (127.0.0.1/localhost, from ca), client (from ca), rogue (from rogue-ca).
+make_certs() {
+  local d=$WORK/pki name ca
+  mkdir -p "$d"
+  for ca in ca rogue-ca; do
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+      -subj "/CN=kars-test-$ca" -keyout "$d/$ca.key" -out "$d/$ca.pem" 2>/dev/null
+  done
+  leaf() {
+    name=$1 ca=$2
+    printf '%b' "$3" >"$d/$name.ext"
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=$name" \
+      -keyout "$d/$name.key" -out "$d/$name.csr" 2>/dev/null
+    openssl x509 -req -days 1 -in "$d/$name.csr" -CA "$d/$ca.pem" -CAkey "$d/$ca.key" \
+      -CAcreateserial -extfile "$d/$name.ext" -out "$d/$name.pem" 2>/dev/null
+  }
+  leaf server ca 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n'
+  leaf client ca 'extendedKeyUsage=clientAuth\n'
+  leaf rogue rogue-ca 'extendedKeyUsage=clientAuth\n'
+}

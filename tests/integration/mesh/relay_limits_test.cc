@@ -66,6 +66,34 @@ TEST(RelayLimits, FullMailboxOversizeAndDuplicatesAreReportedNeverDropped) {
   EXPECT_TRUE(alice.Send(testing::RandomEnvelope("bob", 100)).ok());
 }
 
+// A fan-out whose first copy the relay already held still stores (and counts) the other copies:
+// the mailbox bound of a member that got a new copy holds at exactly the limit.
+TEST(RelayLimits, FanoutWithADuplicateFirstCopyKeepsTheOtherMailboxesCounted) {
+  RelayProcess relay({"--max-mailbox-messages", "2"});
+  RawRelayClient bob(relay.address(), "bob"), carol(relay.address(), "carol"),
+      alice(relay.address(), "alice");
+  ASSERT_TRUE(bob.Login().ok());
+  ASSERT_TRUE(carol.Login().ok());
+  ASSERT_TRUE(alice.Login(false).ok());
+  pb::Envelope first = testing::RandomEnvelope("bob", 100);
+  ASSERT_TRUE(alice.Send(first).ok());
+  bool dup = false;
+  ASSERT_TRUE(alice.Send(first, &dup, nullptr, {"carol"}).ok());  // bob has it, carol does not
+  EXPECT_TRUE(dup);
+  ASSERT_EQ(carol.Pending().size(), 1u);
+  ASSERT_EQ(bob.Pending().size(), 1u);
+  // carol holds one message: one more fits, the next is refused.
+  ASSERT_TRUE(alice.Send(testing::RandomEnvelope("carol", 100)).ok());
+  grpc::Status st = alice.Send(testing::RandomEnvelope("carol", 100));
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_NE(st.error_message().find("mailbox 'carol' is full"), std::string::npos);
+  EXPECT_EQ(carol.Pending().size(), 2u);
+  // And bob, whose copy was the duplicate, also has exactly one more place.
+  ASSERT_TRUE(alice.Send(testing::RandomEnvelope("bob", 100)).ok());
+  EXPECT_EQ(alice.Send(testing::RandomEnvelope("bob", 100)).error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
+}
+
 TEST(RelayLimits, ConcurrentSendersEachKeepTheirOrder) {
   RelayProcess relay({"--rate-limit", "0"});
   RawRelayClient bob(relay.address(), "bob");

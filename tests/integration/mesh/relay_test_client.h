@@ -99,13 +99,16 @@ class RawRelayClient {
     ctx->AddMetadata("authorization", "Bearer " + token_);
   }
 
+  // Stores `envelope` for its recipient and, as a group fan-out, for every mailbox in `also_to`.
   grpc::Status Send(const kars::v1::mesh::Envelope& envelope, bool* duplicate = nullptr,
-                    grpc::ClientContext* ctx = nullptr) {
+                    grpc::ClientContext* ctx = nullptr,
+                    const std::vector<std::string>& also_to = {}) {
     grpc::ClientContext own;
     if (ctx == nullptr) ctx = &own;
     Authorize(ctx);
     kars::v1::mesh::SendRequest req;
     *req.mutable_envelope() = envelope;
+    for (const auto& r : also_to) req.add_also_to(r);
     kars::v1::mesh::SendResponse resp;
     grpc::Status st = stub_->Send(ctx, req, &resp);
     if (duplicate != nullptr) *duplicate = resp.duplicate();

@@ -280,6 +280,43 @@ restored_from_backup)
   grep -qx "message bob bob is back" "$WORK/a2.txt" || fail "alice: $(cat "$WORK/a2.txt")"
   ;;
 
+mutual_tls)
+  # A relay requiring client certificates; agents pass --relay-ca/--relay-cert/--relay-key.
+  make_certs
+  P=$WORK/pki
+  start_relay relay 127.0.0.1:0 --tls-cert "$P/server.pem" --tls-key "$P/server.key" \
+    --tls-client-ca "$P/ca.pem"
+  T=(--relay "$RELAY_ADDR" --relay-ca "$P/ca.pem" --relay-cert "$P/client.pem"
+     --relay-key "$P/client.key")
+  mesh bob recv "${T[@]}" >/dev/null
+  mesh alice send "${T[@]}" --to bob --message "over mtls"
+  # Without a client certificate, or with one from another CA: refused, naming relay and TLS.
+  if mesh bob recv --relay "$RELAY_ADDR" --relay-ca "$P/ca.pem" 2>"$WORK/err1.txt"; then
+    fail "connected without a client certificate"
+  fi
+  grep -q "KARS_E_UNAVAILABLE" "$WORK/err1.txt" && grep -q "relay $RELAY_ADDR unreachable over TLS" \
+    "$WORK/err1.txt" || fail "no client certificate: $(cat "$WORK/err1.txt")"
+  if mesh bob recv --relay "$RELAY_ADDR" --relay-ca "$P/ca.pem" --relay-cert "$P/rogue.pem" \
+    --relay-key "$P/rogue.key" 2>"$WORK/err2.txt"; then
+    fail "connected with a certificate from another CA"
+  fi
+  grep -q "KARS_E_UNAVAILABLE" "$WORK/err2.txt" || fail "rogue: $(cat "$WORK/err2.txt")"
+  # Mismatched certificate and key, an unreadable file: refused before connecting.
+  if mesh bob recv --relay "$RELAY_ADDR" --relay-ca "$P/ca.pem" --relay-cert "$P/client.pem" \
+    --relay-key "$P/rogue.key" 2>"$WORK/err3.txt"; then
+    fail "accepted a key of another certificate"
+  fi
+  grep -q "does not belong" "$WORK/err3.txt" || fail "mismatch: $(cat "$WORK/err3.txt")"
+  ! grep -q "PRIVATE KEY" "$WORK/err3.txt" || fail "key material in an error"
+  if mesh bob recv "${T[@]}" --relay-ca "$P/missing.pem" 2>"$WORK/err4.txt"; then
+    fail "accepted a missing CA file"
+  fi
+  grep -q "cannot read --relay-ca" "$WORK/err4.txt" || fail "missing: $(cat "$WORK/err4.txt")"
+  # The message waited at the relay through all of it.
+  mesh bob recv "${T[@]}" --count 1 --timeout-ms 5000 >"$WORK/bob.txt"
+  [ "$(messages "$WORK/bob.txt")" = "over mtls" ] || fail "bob got: $(cat "$WORK/bob.txt")"
+  ;;
+
 *)
   fail "unknown scenario $scenario"
   ;;
