@@ -1,12 +1,17 @@
 // The log's writer thread: group commit, rotation and timed work. The rest of the
 // running log is in log.cc.
 #include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "kars/common.h"
 #include "libkars/audit/log.h"
 #include "libkars/audit/segment.h"
+#include "libkars/base/status.h"
 
 namespace kars::audit {
 
@@ -227,12 +232,22 @@ absl::Status Log::Rotate(uint64_t first_index) {
   }
   // The finished segment is complete on disk before the next one exists.
   if (absl::Status s = DataSync(old_fd, old_path); !s.ok()) return s;
+  // The header is written under a temporary name and renamed into place once durable, so a
+  // kill at any moment never leaves a segment file without its complete header (the temporary
+  // name is not a segment name, and a later rotation truncates a leftover).
   const std::string path = absl::StrCat(dir_, "/", SegmentFileName(first_index));
-  absl::StatusOr<Fd> fd = OpenFile(path, O_RDWR | O_CREAT | O_EXCL, 0640);
+  const std::string tmp = absl::StrCat(dir_, "/.", SegmentFileName(first_index), ".tmp");
+  absl::StatusOr<Fd> fd = OpenFile(tmp, O_RDWR | O_CREAT | O_TRUNC, 0640);
   if (!fd.ok()) return fd.status();
   const std::string bytes = EncodeSegmentHeader(header);
-  if (absl::Status s = WriteAll(fd->get(), bytes, path); !s.ok()) return s;
-  if (absl::Status s = DataSync(fd->get(), path); !s.ok()) return s;
+  if (absl::Status s = WriteAll(fd->get(), bytes, tmp); !s.ok()) return s;
+  if (absl::Status s = DataSync(fd->get(), tmp); !s.ok()) return s;
+  if (::access(path.c_str(), F_OK) == 0) {
+    return MakeStatus(KARS_E_EXISTS, absl::StrCat("segment ", path, " already exists"));
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    return ErrnoError(absl::StrCat("rename ", tmp, " to ", path), errno);
+  }
   if (absl::Status s = SyncDir(dir_); !s.ok()) return s;
   segment_bytes_ = bytes.size();
   segment_header_bytes_ = bytes.size();
