@@ -1,13 +1,9 @@
 // The policy C ABI: compilation sources and `check`. Translation only.
 #include "kars/policy.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <string>
 
-#include "absl/strings/str_cat.h"
+#include "libkars/base/file.h"
 #include "libkars/base/status.h"
 #include "libkars/capi/buf.h"
 #include "libkars/capi/guard.h"
@@ -18,28 +14,6 @@ using kars::capi::FillBuf;
 using kars::capi::Guard;
 using kars::capi::GuardVoid;
 
-namespace {
-
-absl::Status ReadWholeFile(const char* path, std::string* out) {
-  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return kars::ErrnoError(absl::StrCat("cannot read ", path), errno);
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int e = errno;
-      ::close(fd);
-      return kars::ErrnoError(absl::StrCat("cannot read ", path), e);
-    }
-    if (n == 0) break;
-    out->append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return absl::OkStatus();
-}
-
-}  // namespace
 
 extern "C" {
 
@@ -71,7 +45,7 @@ kars_status kars_policy_sources_add_file(kars_policy_sources* sources, const cha
     KARS_REQUIRE_ARG(sources);
     KARS_REQUIRE_ARG(path);
     std::string text;
-    absl::Status s = ReadWholeFile(path, &text);
+    absl::Status s = kars::AppendFileContents(path, "cannot read", &text);
     if (!s.ok()) return s;
     sources->sources.push_back({pol::PolicySource::kDocuments, path, std::move(text)});
     return absl::OkStatus();

@@ -12,32 +12,11 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "libkars/base/file.h"
 #include "libkars/base/status.h"
 
 namespace kars::policy {
 namespace {
-
-absl::Status ReadAll(const std::string& path, std::string* out) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return absl::OkStatus();
-    return ErrnoError(absl::StrCat("budget journal ", path), errno);
-  }
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int e = errno;
-      ::close(fd);
-      return ErrnoError(absl::StrCat("budget journal ", path), e);
-    }
-    if (n == 0) break;
-    out->append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return absl::OkStatus();
-}
 
 bool WriteAll(int fd, absl::string_view bytes) {
   while (!bytes.empty()) {
@@ -53,7 +32,7 @@ bool WriteAll(int fd, absl::string_view bytes) {
 
 absl::StatusOr<std::shared_ptr<JournalCounterStore>> JournalCounterStore::Open(const std::string& path) {
   std::string text;
-  absl::Status s = ReadAll(path, &text);
+  absl::Status s = AppendFileContents(path, "budget journal", &text, MissingFile::kEmpty);
   if (!s.ok()) return s;
   // Lines are "U <key> <window_start> <used>" (calendar windows; the last line for a key wins)
   // and "R <key> <slot> <slots> <used>" (one slot of a rolling window; the last line for a key
