@@ -135,6 +135,27 @@ KARS_API kars_status kars_audit_log_append(uint64_t *index, kars_audit_log *log,
                                            const uint8_t *record, size_t record_len,
                                            kars_error **err);
 
+/* Reports one asynchronous append, exactly once. status is KARS_OK once the record meets the
+ * durability mode (index is its position, error_message NULL), or the error that stopped the log
+ * before it did (KARS_E_IO; error_message describes it, valid only during the call). Runs on the
+ * log's writer thread with no library lock held: it may call kars_audit_log_append_async, must
+ * not call kars_audit_log_close or kars_audit_log_free on the same log (the writer cannot wait
+ * for itself), and should return quickly, since later acknowledgements wait for it. */
+typedef void (*kars_audit_append_done_fn)(void *userdata, kars_status status, uint64_t index,
+                                          const char *error_message);
+
+/* Queues one serialised kars.v1.AuditRecord (sequence must be 0) and returns at once; `done`
+ * reports its acknowledgement later. One thread can so keep many appends in flight, which is how
+ * a host reaches group-commit throughput without a thread per record. *index (may be NULL)
+ * receives the position the record will have. Thread-safe. Errors as kars_audit_log_append, plus
+ * KARS_E_INVALID_ARGUMENT for a NULL `done`; on any error nothing is queued and `done` is never
+ * called. kars_audit_log_close acknowledges every queued append (running its `done`) before it
+ * returns. */
+KARS_API kars_status kars_audit_log_append_async(uint64_t *index, kars_audit_log *log,
+                                                 const uint8_t *record, size_t record_len,
+                                                 kars_audit_append_done_fn done, void *userdata,
+                                                 kars_error **err);
+
 /* The number of acknowledged records. */
 KARS_API uint64_t kars_audit_log_size(const kars_audit_log *log);
 

@@ -59,17 +59,27 @@ absl::StatusOr<uint64_t> Log::AppendEncoded(absl::string_view record_bytes) {
   return Append(*rec);
 }
 
-absl::StatusOr<uint64_t> Log::Append(const v1::AuditRecord& record) {
+absl::StatusOr<uint64_t> Log::AppendEncodedAsync(absl::string_view record_bytes,
+                                                  AppendDone done) {
+  if (record_bytes.size() > options_.max_record_size) {
+    return MakeStatus(KARS_E_EXHAUSTED,
+                      absl::StrCat("audit record of ", record_bytes.size(),
+                                   " bytes exceeds the limit of ", options_.max_record_size));
+  }
+  absl::StatusOr<v1::AuditRecord> rec = DecodeRecord(record_bytes);
+  if (!rec.ok()) return rec.status();
+  return AppendAsync(*rec, std::move(done));
+}
+
+absl::StatusOr<uint64_t> Log::Enqueue(const v1::AuditRecord& record, int64_t now_micros) {
   if (options_.read_only) {
     return MakeStatus(KARS_E_PRECONDITION, "the log is open read-only");
   }
-  const int64_t now = NowMicros();
-  MutexLock l(&mu_);
   if (stopping_) return MakeStatus(KARS_E_PRECONDITION, "the log is closed");
   if (!failure_.ok()) return failure_;
   const uint64_t index = next_index_;
   // Encoding under the lock is what lets the record carry its own index.
-  absl::StatusOr<std::string> bytes = EncodeRecord(record, index, now);
+  absl::StatusOr<std::string> bytes = EncodeRecord(record, index, now_micros);
   if (!bytes.ok()) return bytes.status();
   if (bytes->size() > options_.max_record_size) {
     return MakeStatus(KARS_E_EXHAUSTED,
@@ -79,11 +89,29 @@ absl::StatusOr<uint64_t> Log::Append(const v1::AuditRecord& record) {
   pending_.push_back(Pending{*std::move(bytes)});
   ++next_index_;
   if (pending_.size() >= wake_writer_at_) work_cv_.Signal();
-  Waiter self(index);
+  return index;
+}
+
+absl::StatusOr<uint64_t> Log::Append(const v1::AuditRecord& record) {
+  const int64_t now = NowMicros();
+  MutexLock l(&mu_);
+  absl::StatusOr<uint64_t> index = Enqueue(record, now);
+  if (!index.ok()) return index;
+  Waiter self(*index);
   waiters_.push_back(&self);
   while (!self.woken) self.cv.Wait(&mu_);
-  if (durable_ > index) return index;
+  if (durable_ > *index) return index;
   return failure_;
+}
+
+absl::StatusOr<uint64_t> Log::AppendAsync(const v1::AuditRecord& record, AppendDone done) {
+  if (done == nullptr) return absl::InvalidArgumentError("an asynchronous append needs a callback");
+  const int64_t now = NowMicros();
+  MutexLock l(&mu_);
+  absl::StatusOr<uint64_t> index = Enqueue(record, now);
+  if (!index.ok()) return index;
+  async_acks_.push_back(AsyncAck{*index, std::move(done)});
+  return index;
 }
 
 uint64_t Log::Size() const {

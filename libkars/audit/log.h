@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "kars/v1/audit.pb.h"
@@ -110,6 +111,18 @@ class Log {
   // The same from serialised kars.v1.AuditRecord bytes.
   absl::StatusOr<uint64_t> AppendEncoded(absl::string_view record_bytes);
 
+  // Reports an asynchronous append, exactly once: the record's index once it meets the
+  // durability mode, or the error that stopped the log first. Runs on the writer thread with no
+  // log lock held, so it may queue further appends; it must not call Close (the writer cannot
+  // wait for itself) and should return quickly, since later acknowledgements wait for it.
+  using AppendDone = absl::AnyInvocable<void(absl::StatusOr<uint64_t>)>;
+  // Queues the record and returns at once with the index it will have; `done` reports the
+  // acknowledgement. One caller can so keep many appends in flight without a thread for each.
+  // Errors as Append, but returned here, and then nothing is queued and `done` is never called.
+  // Close acknowledges every queued append (running its `done`) before it returns.
+  absl::StatusOr<uint64_t> AppendAsync(const v1::AuditRecord& record, AppendDone done);
+  absl::StatusOr<uint64_t> AppendEncodedAsync(absl::string_view record_bytes, AppendDone done);
+
   // Acknowledged records (including any dropped by retention).
   uint64_t Size() const;
   // The oldest record still kept: 0 unless retention dropped older ones.
@@ -148,6 +161,15 @@ class Log {
   };
   struct Pending {
     std::string bytes;
+  };
+  // An asynchronous append waiting for its acknowledgement, and one ready to be told.
+  struct AsyncAck {
+    uint64_t index;
+    AppendDone done;
+  };
+  struct ReadyAck {
+    AppendDone done;
+    absl::StatusOr<uint64_t> result;
   };
 
   explicit Log(std::string dir, LogOptions options);
@@ -200,8 +222,15 @@ class Log {
     bool woken = false;
     kars::CondVar cv;
   };
-  void WakeAcknowledged() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Wakes the waiters and collects the asynchronous appends that durable_ (or a failure) now
+  // settles; the caller runs `ready` with RunAcks once it has released mu_.
+  void WakeAcknowledged(std::vector<ReadyAck>* ready) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  static void RunAcks(std::vector<ReadyAck>& ready);
+  // Encodes and queues a record under mu_; returns its index.
+  absl::StatusOr<uint64_t> Enqueue(const v1::AuditRecord& record, int64_t now_micros)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::deque<Waiter*> waiters_ ABSL_GUARDED_BY(mu_);  // in index order
+  std::deque<AsyncAck> async_acks_ ABSL_GUARDED_BY(mu_);  // in index order
   kars::CondVar work_cv_;    // the writer waits for pending records
   std::deque<Pending> pending_ ABSL_GUARDED_BY(mu_);
   // Group-commit gathering: the writer is woken once this many records are pending (1 unless

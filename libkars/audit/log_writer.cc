@@ -18,7 +18,7 @@ namespace kars::audit {
 // Group commit never holds a batch back longer than this, however slow the disk.
 constexpr absl::Duration kMaxGather = absl::Milliseconds(1);
 
-void Log::WakeAcknowledged() {
+void Log::WakeAcknowledged(std::vector<ReadyAck>* ready) {
   // After a failure every waiter wakes: to its record if acknowledged, else to the error.
   while (!waiters_.empty() && (waiters_.front()->index < durable_ || !failure_.ok())) {
     Waiter* w = waiters_.front();
@@ -26,14 +26,30 @@ void Log::WakeAcknowledged() {
     w->woken = true;
     w->cv.Signal();
   }
+  while (!async_acks_.empty() && (async_acks_.front().index < durable_ || !failure_.ok())) {
+    AsyncAck& a = async_acks_.front();
+    absl::StatusOr<uint64_t> result = a.index < durable_ ? absl::StatusOr<uint64_t>(a.index)
+                                                         : absl::StatusOr<uint64_t>(failure_);
+    ready->push_back(ReadyAck{std::move(a.done), std::move(result)});
+    async_acks_.pop_front();
+  }
+}
+
+void Log::RunAcks(std::vector<ReadyAck>& ready) {
+  for (ReadyAck& r : ready) r.done(std::move(r.result));
+  ready.clear();
 }
 
 void Log::Fail(absl::Status s) {
-  MutexLock l(&mu_);
-  if (failure_.ok()) failure_ = std::move(s);
-  pending_.clear();
-  WakeAcknowledged();
-  work_cv_.SignalAll();
+  std::vector<ReadyAck> ready;
+  {
+    MutexLock l(&mu_);
+    if (failure_.ok()) failure_ = std::move(s);
+    pending_.clear();
+    WakeAcknowledged(&ready);
+    work_cv_.SignalAll();
+  }
+  RunAcks(ready);
 }
 
 absl::Duration Log::WriterTimeout() {
@@ -207,15 +223,19 @@ absl::Status Log::FlushFrames(std::string& frames, std::string& entries,
   absl::Status s = AppendIndex(entries);
   entries.clear();
   if (!s.ok()) return s;
-  MutexLock l(&mu_);
-  ++stats_.batches;
-  if (options_.durability != Durability::kInterval) {
-    ++stats_.syncs;
-    stats_.synced_records += records;
+  std::vector<ReadyAck> ready;
+  {
+    MutexLock l(&mu_);
+    ++stats_.batches;
+    if (options_.durability != Durability::kInterval) {
+      ++stats_.syncs;
+      stats_.synced_records += records;
+    }
+    durable_ += records;
+    last_batch_ = records;
+    WakeAcknowledged(&ready);
   }
-  durable_ += records;
-  last_batch_ = records;
-  WakeAcknowledged();
+  RunAcks(ready);
   return absl::OkStatus();
 }
 

@@ -201,6 +201,29 @@ kars_status kars_audit_log_append(uint64_t* index, kars_audit_log* log, const ui
   });
 }
 
+kars_status kars_audit_log_append_async(uint64_t* index, kars_audit_log* log,
+                                        const uint8_t* record, size_t record_len,
+                                        kars_audit_append_done_fn done, void* userdata,
+                                        kars_error** err) {
+  return Guard(err, [&]() -> absl::Status {
+    KARS_REQUIRE_ARG(log);
+    KARS_REQUIRE_ARG(done);
+    if (absl::Status s = RequireBytes(record, record_len, "record"); !s.ok()) return s;
+    absl::StatusOr<uint64_t> i = log->log->AppendEncodedAsync(
+        Bytes(record, record_len), [done, userdata](absl::StatusOr<uint64_t> result) {
+          if (result.ok()) {
+            done(userdata, KARS_OK, *result, nullptr);
+          } else {
+            const std::string message(result.status().message());
+            done(userdata, kars::ToCStatus(result.status()), 0, message.c_str());
+          }
+        });
+    if (!i.ok()) return i.status();
+    if (index != nullptr) *index = *i;
+    return absl::OkStatus();
+  });
+}
+
 uint64_t kars_audit_log_size(const kars_audit_log* log) {
   return log == nullptr ? 0 : log->log->Size();
 }
