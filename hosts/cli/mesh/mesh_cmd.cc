@@ -25,6 +25,7 @@
 #include <iostream>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "hosts/cli/io.h"
@@ -65,13 +66,15 @@ struct Args {
 
 bool Parse(int argc, char** argv, Args* out) {
   for (int i = 2; i < argc; ++i) {
-    std::string a = argv[i];
+    const std::string_view a = argv[i];
+    // insert_or_assign with whole strings: GCC 12 at -O3 misreads assigning a literal into a
+    // map's fresh value (a false -Wrestrict).
     if (a == "--lines" || a == "--pending" || a == "--leave-queued") {
-      out->values[a.substr(2)] = "1";
-    } else if (a.rfind("--", 0) == 0 && i + 1 < argc) {
-      out->values[a.substr(2)] = argv[++i];
+      out->values.insert_or_assign(std::string(a.substr(2)), std::string(1, '1'));
+    } else if (a.starts_with("--") && i + 1 < argc) {
+      out->values.insert_or_assign(std::string(a.substr(2)), std::string(argv[++i]));
     } else {
-      std::fprintf(stderr, "kars: mesh: unexpected argument '%s'\n", a.c_str());
+      std::fprintf(stderr, "kars: mesh: unexpected argument '%s'\n", argv[i]);
       return false;
     }
   }
