@@ -88,19 +88,43 @@ absl::StatusOr<uint64_t> Log::Enqueue(const v1::AuditRecord& record, int64_t now
   }
   pending_.push_back(Pending{*std::move(bytes)});
   ++next_index_;
-  if (pending_.size() >= wake_writer_at_) work_cv_.Signal();
   return index;
+}
+
+bool Log::CanCommitAlone() const {
+  return options_.durability != Durability::kInterval && !committing_ && pending_.size() == 1 &&
+         last_batch_ <= 1;
 }
 
 absl::StatusOr<uint64_t> Log::Append(const v1::AuditRecord& record) {
   const int64_t now = NowMicros();
+  std::vector<Pending> lone;
+  uint64_t index;
+  {
+    MutexLock l(&mu_);
+    absl::StatusOr<uint64_t> queued = Enqueue(record, now);
+    if (!queued.ok()) return queued;
+    index = *queued;
+    if (!CanCommitAlone()) {
+      if (pending_.size() >= wake_writer_at_) work_cv_.Signal();
+      Waiter self(index);
+      waiters_.push_back(&self);
+      while (!self.woken) self.cv.Wait(&mu_);
+      if (durable_ > index) return index;
+      return failure_;
+    }
+    committing_ = true;
+    lone.push_back(std::move(pending_.back()));
+    pending_.pop_back();
+  }
+  // A lone appender (nothing else queued or being written, and the last batch was one record)
+  // commits its record on its own thread: the hand-off to the writer and back would cost two
+  // thread wake-ups per append for nothing to group.
+  if (absl::Status s = WriteBatch(lone); !s.ok()) Fail(std::move(s));
   MutexLock l(&mu_);
-  absl::StatusOr<uint64_t> index = Enqueue(record, now);
-  if (!index.ok()) return index;
-  Waiter self(*index);
-  waiters_.push_back(&self);
-  while (!self.woken) self.cv.Wait(&mu_);
-  if (durable_ > *index) return index;
+  committing_ = false;
+  work_cv_.SignalAll();  // the writer may be waiting for this commit, with records queued meanwhile
+  if (durable_ > index) return index;
   return failure_;
 }
 
@@ -111,6 +135,7 @@ absl::StatusOr<uint64_t> Log::AppendAsync(const v1::AuditRecord& record, AppendD
   absl::StatusOr<uint64_t> index = Enqueue(record, now);
   if (!index.ok()) return index;
   async_acks_.push_back(AsyncAck{*index, std::move(done)});
+  if (pending_.size() >= wake_writer_at_) work_cv_.Signal();
   return index;
 }
 

@@ -72,7 +72,7 @@ void Log::WriterLoop() {
     bool stop = false;
     {
       MutexLock l(&mu_);
-      if (pending_.empty() && !stopping_) {
+      if ((pending_.empty() || committing_) && !stopping_) {
         // std's wait_for overflows on an infinite timeout and returns at once: wait plainly.
         if (timeout == absl::InfiniteDuration()) {
           work_cv_.Wait(&mu_);
@@ -80,6 +80,8 @@ void Log::WriterLoop() {
           work_cv_.WaitWithTimeout(&mu_, timeout);
         }
       }
+      // A lone appender is committing its own record: never write alongside it.
+      while (committing_) work_cv_.Wait(&mu_);
       if (!failure_.ok()) {
         pending_.clear();
       } else if (options_.durability == Durability::kEachAppend) {
@@ -94,10 +96,13 @@ void Log::WriterLoop() {
         pending_.clear();
       }
       stop = stopping_ && pending_.empty();
+      committing_ = !batch.empty();
     }
     if (!batch.empty()) {
       if (absl::Status s = WriteBatch(batch); !s.ok()) Fail(std::move(s));
       batch.clear();
+      MutexLock l(&mu_);
+      committing_ = false;
     }
     WriterTimers();
     if (stop) return;

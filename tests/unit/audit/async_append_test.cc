@@ -172,9 +172,13 @@ TEST(AsyncAppendTest, AStorageFailureSettlesEveryQueuedAppendWithTheError) {
     std::atomic<uint64_t> ok{0}, failed{0}, acked_max{0};
     std::atomic<bool> wrong{false};
     uint64_t queued = 0;
+    InFlight inflight;  // small batches, so that some succeed before the limit is hit
     for (int i = 0; i < 4000; ++i) {
+      inflight.WaitBelow(16);
+      inflight.Add();
       absl::StatusOr<uint64_t> index =
           log->AppendAsync(testing::MakeRecord(i, 200), [&](absl::StatusOr<uint64_t> r) {
+            inflight.Done();
             if (r.ok()) {
               ok.fetch_add(1);
               acked_max = std::max(acked_max.load(), *r + 1);
