@@ -7,8 +7,10 @@
 // prepared statement in one transaction and one fsync of the WAL, then completes every one of
 // them. What survives power loss: every acknowledged envelope (synchronous=FULL fsyncs the WAL on
 // each commit, before any send of that batch is completed). Checkpoints (WAL -> database file)
-// run off the writer's path (Checkpoint(), from the relay's housekeeping loop) and only copy
-// already-durable frames, so they never decide what survives.
+// run on their own thread and connection, right after each commit, and only copy already-
+// durable frames, so they never decide what survives and a commit never waits for one. The
+// writer waits only to keep the WAL bounded: past kWalPagesToRestart it lets the checkpointer
+// catch up with the last commit before it begins the next, so that SQLite rewinds the WAL.
 //
 // Thread-safety: thread-safe.
 #ifndef KARS_HOSTS_RELAY_MAILBOX_DB_H_
@@ -30,7 +32,9 @@
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "kars/v1/mesh.pb.h"
+#include "libkars/base/sync.h"
 
 namespace kars::relay {
 
@@ -69,8 +73,6 @@ class MailboxDb {
   // whole send; all copies commit in one transaction. `done` runs inline when the send is
   // refused before queueing, otherwise on the writer thread after the commit; it must not block.
   void StoreMany(std::vector<kars::v1::mesh::Envelope> copies, StoreDone done);
-  // Copies durable WAL frames into the database file without blocking the writer (PASSIVE).
-  void Checkpoint();
   // Up to `limit` envelopes of `mailbox` with seq > after, in seq order; *newest receives the
   // newest seq ever stored for the mailbox at that moment (so a waiter can skip acked ones).
   grpc::Status Pending(const std::string& mailbox, uint64_t after, size_t limit,
@@ -96,6 +98,11 @@ class MailboxDb {
   bool Exec(const char* sql, std::string* error);
   grpc::Status DbError(const char* what);
   void WriterLoop();
+  // Copies durable WAL frames into the database file (PASSIVE) after every commit.
+  void CheckpointLoop();
+  // Called by the writer after a commit / before a transaction (see the file comment).
+  void Committed();
+  void WaitForCheckpointIfWalLarge();
   // Inserts and commits one batch; sets (*held_already)[i][c] when copy c of send i was a
   // duplicate (its recipient already held that message id), so nothing new was stored for it.
   grpc::Status CommitBatch(const std::vector<std::unique_ptr<PendingSend>>& batch,
@@ -124,6 +131,15 @@ class MailboxDb {
   std::deque<std::unique_ptr<PendingSend>> queue_;
   bool stopping_ = false;
   std::thread writer_;
+
+  // Checkpointer state: commits counted by the writer, and the newest commit count after which
+  // a checkpoint found every WAL frame copied.
+  kars::Mutex ckpt_mu_;
+  kars::CondVar ckpt_cv_;
+  uint64_t commits_ ABSL_GUARDED_BY(ckpt_mu_) = 0;
+  uint64_t checkpointed_ ABSL_GUARDED_BY(ckpt_mu_) = 0;
+  bool ckpt_stopping_ ABSL_GUARDED_BY(ckpt_mu_) = false;
+  std::thread checkpointer_;
 };
 
 }  // namespace kars::relay

@@ -14,10 +14,15 @@ namespace {
 constexpr int64_t kMinNoticeTtlMs = 24LL * 3600 * 1000;
 // Sends one commit takes at most; more wait for the next one (bounds a batch's latency).
 constexpr size_t kMaxBatch = 2048;
-// WAL size (pages) at which the writer finishes the checkpoint itself, so that the next commit
-// rewinds the WAL instead of growing the file: the housekeeping checkpoints have copied most
-// frames already, and a commit storm never leaves them a moment to catch up completely.
-constexpr int kWalPagesForInlineCheckpoint = 4096;
+// WAL size (pages) past which the writer lets the checkpointer catch up with the last commit
+// before it begins the next transaction, so that SQLite rewinds the WAL instead of growing the
+// file: under a steady stream of commits the checkpointer is always one commit behind, and the
+// WAL is only rewound when every frame was copied. The wait is about one checkpoint of one
+// batch, once per this many pages (16 MiB of 4 KiB pages).
+constexpr int kWalPagesToRestart = 4096;
+// The longest the writer waits for that (a checkpoint blocked by a long read gives up the rewind
+// this time rather than stalling sends).
+constexpr auto kCheckpointWait = absl::Milliseconds(50);
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -104,10 +109,14 @@ void MailboxDb::WriterLoop() {
         queue_.pop_front();
       }
     }
+    WaitForCheckpointIfWalLarge();
     std::vector<std::vector<bool>> held_already(batch.size());
     for (size_t i = 0; i < batch.size(); ++i) held_already[i].assign(batch[i]->copies.size(), false);
     grpc::Status st = CommitBatch(batch, &held_already);
-    if (st.ok()) arrived_.notify_all();
+    if (st.ok()) {
+      arrived_.notify_all();
+      Committed();
+    }
     // Completed only now, after the commit's fsync: an acknowledged send is durable. Each copy's
     // reservation is released only when that copy was not stored (a fan-out may mix new copies
     // with ones a recipient already held).
@@ -171,10 +180,49 @@ grpc::Status MailboxDb::CommitBatch(const std::vector<std::unique_ptr<PendingSen
     uint64_t& last = last_seq_[*recipient];
     if (seq > last) last = seq;
   }
-  if (wal_pages_.load(std::memory_order_relaxed) > kWalPagesForInlineCheckpoint) {
-    sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-  }
   return grpc::Status::OK;
+}
+
+void MailboxDb::Committed() {
+  {
+    kars::MutexLock l(&ckpt_mu_);
+    ++commits_;
+  }
+  ckpt_cv_.SignalAll();
+}
+
+void MailboxDb::WaitForCheckpointIfWalLarge() {
+  if (wal_pages_.load(std::memory_order_relaxed) <= kWalPagesToRestart) return;
+  kars::MutexLock l(&ckpt_mu_);
+  const absl::Time deadline = absl::Now() + kCheckpointWait;
+  while (checkpointed_ < commits_ && !ckpt_stopping_) {
+    if (ckpt_cv_.WaitWithDeadline(&ckpt_mu_, deadline)) break;
+  }
+}
+
+void MailboxDb::CheckpointLoop() {
+  uint64_t seen = 0;
+  for (;;) {
+    {
+      kars::MutexLock l(&ckpt_mu_);
+      // Also every 50 ms without commits: frames of the other writes (acks, keys, expiry).
+      while (commits_ == seen && !ckpt_stopping_) {
+        if (ckpt_cv_.WaitWithTimeout(&ckpt_mu_, absl::Milliseconds(50))) break;
+      }
+      if (ckpt_stopping_) return;
+      seen = commits_;
+    }
+    int log = 0, copied = 0;
+    int rc = sqlite3_wal_checkpoint_v2(checkpoint_db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log,
+                                       &copied);
+    if (rc == SQLITE_OK && log == copied) {
+      {
+        kars::MutexLock l(&ckpt_mu_);
+        checkpointed_ = std::max(checkpointed_, seen);
+      }
+      ckpt_cv_.SignalAll();
+    }
+  }
 }
 
 grpc::Status MailboxDb::Pending(const std::string& mailbox, uint64_t after, size_t limit,
