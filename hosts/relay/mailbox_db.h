@@ -7,10 +7,11 @@
 // prepared statement in one transaction and one fsync of the WAL, then completes every one of
 // them. What survives power loss: every acknowledged envelope (synchronous=FULL fsyncs the WAL on
 // each commit, before any send of that batch is completed). Checkpoints (WAL -> database file)
-// run on their own thread and connection, right after each commit, and only copy already-
-// durable frames, so they never decide what survives and a commit never waits for one. The
-// writer waits only to keep the WAL bounded: past kWalPagesToRestart it lets the checkpointer
-// catch up with the last commit before it begins the next, so that SQLite rewinds the WAL.
+// run on their own thread and connection, after every 1 MiB of committed WAL (and every 50 ms),
+// and only copy already-durable frames, so they never decide what survives and a commit never
+// waits for one. The writer waits only to keep the WAL bounded: past 16 MiB of WAL it lets the
+// checkpointer catch up with the last commit (at most about 1 MiB of frames) before it begins
+// the next, so that SQLite rewinds the WAL instead of growing it.
 //
 // Thread-safety: thread-safe.
 #ifndef KARS_HOSTS_RELAY_MAILBOX_DB_H_
@@ -139,6 +140,7 @@ class MailboxDb {
   uint64_t commits_ ABSL_GUARDED_BY(ckpt_mu_) = 0;
   uint64_t checkpointed_ ABSL_GUARDED_BY(ckpt_mu_) = 0;
   bool ckpt_stopping_ ABSL_GUARDED_BY(ckpt_mu_) = false;
+  bool restart_wanted_ ABSL_GUARDED_BY(ckpt_mu_) = false;  // the writer waits for a catch-up
   std::thread checkpointer_;
 };
 

@@ -20,6 +20,10 @@ constexpr size_t kMaxBatch = 2048;
 // WAL is only rewound when every frame was copied. The wait is about one checkpoint of one
 // batch, once per this many pages (16 MiB of 4 KiB pages).
 constexpr int kWalPagesToRestart = 4096;
+// WAL growth (pages) that wakes the checkpointer: copying every commit's pages at once would
+// copy the table's last leaf and the index pages again for each commit, and sync the database
+// file each time; this many pages (1 MiB) is still a short catch-up for the rewind above.
+constexpr int kWalPagesPerCheckpoint = 256;
 // The longest the writer waits for that (a checkpoint blocked by a long read gives up the rewind
 // this time rather than stalling sends).
 constexpr auto kCheckpointWait = absl::Milliseconds(50);
@@ -194,20 +198,31 @@ void MailboxDb::Committed() {
 void MailboxDb::WaitForCheckpointIfWalLarge() {
   if (wal_pages_.load(std::memory_order_relaxed) <= kWalPagesToRestart) return;
   kars::MutexLock l(&ckpt_mu_);
+  restart_wanted_ = true;
+  ckpt_cv_.SignalAll();
   const absl::Time deadline = absl::Now() + kCheckpointWait;
   while (checkpointed_ < commits_ && !ckpt_stopping_) {
     if (ckpt_cv_.WaitWithDeadline(&ckpt_mu_, deadline)) break;
   }
+  restart_wanted_ = false;
 }
 
 void MailboxDb::CheckpointLoop() {
   uint64_t seen = 0;
+  int log_then = 0;  // WAL frames at the last checkpoint
   for (;;) {
     {
       kars::MutexLock l(&ckpt_mu_);
-      // Also every 50 ms without commits: frames of the other writes (acks, keys, expiry).
-      while (commits_ == seen && !ckpt_stopping_) {
-        if (ckpt_cv_.WaitWithTimeout(&ckpt_mu_, absl::Milliseconds(50))) break;
+      // Also every 50 ms: the last commits' frames, and those of the other writes (acks, keys,
+      // expiry), which do not count as commits here.
+      auto due = [&] {
+        const int pages = wal_pages_.load(std::memory_order_relaxed);
+        return ckpt_stopping_ || (restart_wanted_ && checkpointed_ < commits_) ||
+               (commits_ != seen && (pages < log_then || pages - log_then >= kWalPagesPerCheckpoint));
+      };
+      const absl::Time deadline = absl::Now() + absl::Milliseconds(50);
+      while (!due()) {
+        if (ckpt_cv_.WaitWithDeadline(&ckpt_mu_, deadline)) break;
       }
       if (ckpt_stopping_) return;
       seen = commits_;
@@ -215,6 +230,7 @@ void MailboxDb::CheckpointLoop() {
     int log = 0, copied = 0;
     int rc = sqlite3_wal_checkpoint_v2(checkpoint_db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log,
                                        &copied);
+    if (rc == SQLITE_OK) log_then = log;
     if (rc == SQLITE_OK && log == copied) {
       {
         kars::MutexLock l(&ckpt_mu_);
