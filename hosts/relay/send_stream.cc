@@ -45,8 +45,9 @@ void SendStream::OnRead(bool ok) {
   std::vector<pb::Envelope> copies;
   {
     kars::MutexLock l(&mu_);
-    reading_ = false;
+    // reading_ stays set until this request is queued: no other thread starts the next read.
     if (!ok) {  // half-closed by the client, or the call is gone
+      reading_ = false;
       read_done_ = true;
       bool done = Advance();
       if (!done) return;
@@ -57,18 +58,28 @@ void SendStream::OnRead(bool ok) {
       window_bytes_ += slot.bytes;
       ++stores_;
       refused = owner_->service()->Admit(me_, in_, &copies, &retry_after_ms);
-      Advance();  // reads the next request into in_, which Admit no longer needs
     }
   }
   if (!ok) {
     delete this;
     return;
   }
-  // Outside mu_: a refused store answers inline, and the answer takes mu_.
-  if (!refused.ok()) return Answer(index, refused, false, retry_after_ms);
-  owner_->db()->StoreMany(std::move(copies), [this, index](const grpc::Status& st, bool dup) {
-    Answer(index, st, dup, 0);
-  });
+  // Outside mu_: a refused store answers inline, and the answer takes mu_. Queued before the
+  // next request is read, so that the stream's sends commit in their order.
+  if (!refused.ok()) {
+    Answer(index, refused, false, retry_after_ms);
+  } else {
+    owner_->db()->StoreMany(std::move(copies), [this, index](const grpc::Status& st, bool dup) {
+      Answer(index, st, dup, 0);
+    });
+  }
+  bool done = false;
+  {
+    kars::MutexLock l(&mu_);
+    reading_ = false;
+    done = Advance();  // reads the next request into in_
+  }
+  if (done) delete this;
 }
 
 void SendStream::Answer(uint64_t index, const grpc::Status& status, bool duplicate,
