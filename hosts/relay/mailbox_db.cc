@@ -78,6 +78,7 @@ std::unique_ptr<MailboxDb> MailboxDb::Open(const std::string& data_dir, const Li
   while (reg && sqlite3_step(reg.s) == SQLITE_ROW) db->registered_.insert(reg.Col(0));
   db->writer_ = std::thread([d = db.get()] { d->WriterLoop(); });
   db->checkpointer_ = std::thread([d = db.get()] { d->CheckpointLoop(); });
+  db->completer_ = std::thread([d = db.get()] { d->CompleterLoop(); });
   return db;
 }
 
@@ -88,6 +89,12 @@ void MailboxDb::StopWriter() {
   }
   queue_cv_.notify_all();
   if (writer_.joinable()) writer_.join();
+  {
+    kars::MutexLock l(&done_mu_);
+    done_stopping_ = true;
+  }
+  done_cv_.SignalAll();
+  if (completer_.joinable()) completer_.join();
   {
     kars::MutexLock l(&ckpt_mu_);
     ckpt_stopping_ = true;

@@ -4,8 +4,8 @@
 //
 // A send is acknowledged only after the transaction holding it committed. Sends are group-
 // committed: concurrent sends queue for one writer thread that inserts them all with one reused
-// prepared statement in one transaction and one fsync of the WAL, then completes every one of
-// them. What survives power loss: every acknowledged envelope (synchronous=FULL fsyncs the WAL on
+// prepared statement in one transaction and one fsync of the WAL, then hands them to a completer
+// thread that completes every one of them while the writer goes on with the next batch. What survives power loss: every acknowledged envelope (synchronous=FULL fsyncs the WAL on
 // each commit, before any send of that batch is completed). Checkpoints (WAL -> database file)
 // run on their own thread and connection, after every 1 MiB of committed WAL (and every 50 ms),
 // and only copy already-durable frames, so they never decide what survives and a commit never
@@ -85,8 +85,8 @@ class MailboxDb {
   grpc::Status ExpireDue(int64_t now_ms, int* expired);
   // Wakes every waiter (shutdown).
   void WakeAll();
-  // Commits and completes every queued send, then stops the writer; later sends are refused
-  // with UNAVAILABLE. Idempotent; the destructor calls it.
+  // Commits and completes every queued send, then stops the writer and the completer; later
+  // sends are refused with UNAVAILABLE. Idempotent; the destructor calls it.
   void StopWriter();
 
  private:
@@ -98,11 +98,20 @@ class MailboxDb {
   MailboxDb() = default;
   bool Exec(const char* sql, std::string* error);
   grpc::Status DbError(const char* what);
+  // The outcome of one commit, for the completer thread.
+  struct Committed {
+    std::vector<std::unique_ptr<PendingSend>> sends;
+    std::vector<std::vector<bool>> held_already;
+    grpc::Status status;
+  };
+
   void WriterLoop();
+  // Completes the sends of each commit (their `done`), off the writer's thread.
+  void CompleterLoop();
   // Copies durable WAL frames into the database file (PASSIVE) after every commit.
   void CheckpointLoop();
   // Called by the writer after a commit / before a transaction (see the file comment).
-  void Committed();
+  void CountCommit();
   void WaitForCheckpointIfWalLarge();
   // Inserts and commits one batch; sets (*held_already)[i][c] when copy c of send i was a
   // duplicate (its recipient already held that message id), so nothing new was stored for it.
@@ -132,6 +141,12 @@ class MailboxDb {
   std::deque<std::unique_ptr<PendingSend>> queue_;
   bool stopping_ = false;
   std::thread writer_;
+
+  kars::Mutex done_mu_;
+  kars::CondVar done_cv_;
+  std::deque<Committed> done_ ABSL_GUARDED_BY(done_mu_);
+  bool done_stopping_ ABSL_GUARDED_BY(done_mu_) = false;
+  std::thread completer_;
 
   // Checkpointer state: commits counted by the writer, and the newest commit count after which
   // a checkpoint found every WAL frame copied.

@@ -103,34 +103,56 @@ void MailboxDb::StoreMany(std::vector<pb::Envelope> copies, StoreDone done) {
 
 void MailboxDb::WriterLoop() {
   for (;;) {
-    std::vector<std::unique_ptr<PendingSend>> batch;
+    Committed batch;
     {
       std::unique_lock<std::mutex> l(queue_mu_);
       queue_cv_.wait(l, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty() && stopping_) return;  // drained: every queued send was completed
-      while (!queue_.empty() && batch.size() < kMaxBatch) {
-        batch.push_back(std::move(queue_.front()));
+      if (queue_.empty() && stopping_) return;  // drained: every queued send was handed on
+      while (!queue_.empty() && batch.sends.size() < kMaxBatch) {
+        batch.sends.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
     }
     WaitForCheckpointIfWalLarge();
-    std::vector<std::vector<bool>> held_already(batch.size());
-    for (size_t i = 0; i < batch.size(); ++i) held_already[i].assign(batch[i]->copies.size(), false);
-    grpc::Status st = CommitBatch(batch, &held_already);
-    if (st.ok()) {
-      arrived_.notify_all();
-      Committed();
+    batch.held_already.resize(batch.sends.size());
+    for (size_t i = 0; i < batch.sends.size(); ++i) {
+      batch.held_already[i].assign(batch.sends[i]->copies.size(), false);
     }
-    // Completed only now, after the commit's fsync: an acknowledged send is durable. Each copy's
-    // reservation is released only when that copy was not stored (a fan-out may mix new copies
-    // with ones a recipient already held).
-    for (size_t i = 0; i < batch.size(); ++i) {
-      if (!st.ok()) {
-        Release(batch[i]->copies);
-      } else {
-        ReleaseUnstored(batch[i]->copies, held_already[i]);
+    batch.status = CommitBatch(batch.sends, &batch.held_already);
+    if (batch.status.ok()) {
+      arrived_.notify_all();
+      CountCommit();
+    }
+    // Completed only now, after the commit's fsync, and on the completer thread, so that the
+    // next commit does not wait for the answers of this one to be sent.
+    {
+      kars::MutexLock l(&done_mu_);
+      done_.push_back(std::move(batch));
+    }
+    done_cv_.Signal();
+  }
+}
+
+void MailboxDb::CompleterLoop() {
+  for (;;) {
+    std::deque<Committed> batches;
+    {
+      kars::MutexLock l(&done_mu_);
+      while (done_.empty() && !done_stopping_) done_cv_.Wait(&done_mu_);
+      if (done_.empty()) return;  // stopping, and every committed send was completed
+      batches.swap(done_);
+    }
+    for (auto& b : batches) {
+      // An acknowledged send is durable. Each copy's reservation is released only when that
+      // copy was not stored (a fan-out may mix new copies with ones a recipient already held).
+      for (size_t i = 0; i < b.sends.size(); ++i) {
+        if (!b.status.ok()) {
+          Release(b.sends[i]->copies);
+        } else {
+          ReleaseUnstored(b.sends[i]->copies, b.held_already[i]);
+        }
+        b.sends[i]->done(b.status, b.status.ok() && b.held_already[i][0]);
       }
-      batch[i]->done(st, st.ok() && held_already[i][0]);
     }
   }
 }
@@ -187,7 +209,7 @@ grpc::Status MailboxDb::CommitBatch(const std::vector<std::unique_ptr<PendingSen
   return grpc::Status::OK;
 }
 
-void MailboxDb::Committed() {
+void MailboxDb::CountCommit() {
   {
     kars::MutexLock l(&ckpt_mu_);
     ++commits_;
