@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -193,27 +194,25 @@ TEST(RelayStream, TheMeshRelayClientSendsABatchOnOneStream) {
   for (const auto& r : results) EXPECT_EQ(ToCStatus(r.status()), KARS_E_UNAVAILABLE) << r.status();
 }
 
-TEST(RelayStream, SigkillMidStormLosesNothingTheStreamsAcknowledged) {
-  RelayProcess relay({"--rate-limit", "0"});
-  ASSERT_FALSE(relay.address().empty());
-  RawRelayClient sink(relay.address(), "sink");
-  ASSERT_TRUE(sink.Login().ok());
+// Streams of 500 from `senders` clients until the relay is gone; `stop` runs once 2000 sends
+// were acknowledged. Returns the acknowledged message ids.
+std::set<std::string> StreamStorm(RelayProcess& relay, int senders,
+                                  const std::function<void()>& stop) {
   std::mutex mu;
   std::set<std::string> acked;
   std::vector<std::unique_ptr<RawRelayClient>> clients;
   std::vector<std::thread> threads;
-  for (int i = 0; i < 8; ++i) {
+  for (int i = 0; i < senders; ++i) {
     clients.push_back(std::make_unique<RawRelayClient>(relay.address(), "storm" + std::to_string(i)));
-    ASSERT_TRUE(clients.back()->Login(false).ok());
+    EXPECT_TRUE(clients.back()->Login(false).ok());
   }
   for (auto& c : clients) {
     threads.emplace_back([&, c = c.get()] {
-      // Streams of 500 until the relay is gone; only answers with code 0 count as acknowledged.
       for (int round = 0; round < 1000; ++round) {
         std::vector<pb::SendRequest> reqs;
         for (int n = 0; n < 500; ++n) reqs.push_back(To(testing::RandomEnvelope("sink", 200)));
         grpc::Status st = c->SendStream(reqs, [&](size_t i, const pb::SendResult& r) {
-          if (r.code() != 0) return;
+          if (r.code() != 0) return;  // only answers with code 0 count as acknowledged
           std::lock_guard<std::mutex> l(mu);
           acked.insert(reqs[i].envelope().message_id());
         });
@@ -228,8 +227,46 @@ TEST(RelayStream, SigkillMidStormLosesNothingTheStreamsAcknowledged) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  relay.Stop(SIGKILL);
+  stop();
   for (auto& t : threads) t.join();
+  return acked;
+}
+
+TEST(RelayStream, SigtermMidStormDrainsExitsZeroAndLosesNothingAcknowledged) {
+  RelayProcess relay({"--rate-limit", "0"});
+  ASSERT_FALSE(relay.address().empty());
+  RawRelayClient sink(relay.address(), "sink");
+  ASSERT_TRUE(sink.Login().ok());
+  int status = -1;
+  std::set<std::string> acked = StreamStorm(relay, 4, [&] { status = relay.Stop(SIGTERM); });
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "wait status " << status;
+  ASSERT_GE(acked.size(), 2000u);
+  relay.Start();
+  ASSERT_FALSE(relay.address().empty());
+  sink.Connect(relay.address());
+  ASSERT_TRUE(sink.Login().ok());
+  std::set<std::string> stored;
+  for (;;) {
+    auto items = sink.Pending();
+    if (items.empty()) break;
+    std::vector<uint64_t> seqs;
+    for (const auto& item : items) {
+      stored.insert(item.envelope().message_id());
+      seqs.push_back(item.seq());
+    }
+    ASSERT_TRUE(sink.Ack(seqs).ok());
+  }
+  size_t lost = 0;
+  for (const auto& id : acked) lost += stored.count(id) == 0;
+  EXPECT_EQ(lost, 0u) << "of " << acked.size() << " acknowledged sends";
+}
+
+TEST(RelayStream, SigkillMidStormLosesNothingTheStreamsAcknowledged) {
+  RelayProcess relay({"--rate-limit", "0"});
+  ASSERT_FALSE(relay.address().empty());
+  RawRelayClient sink(relay.address(), "sink");
+  ASSERT_TRUE(sink.Login().ok());
+  std::set<std::string> acked = StreamStorm(relay, 8, [&] { relay.Stop(SIGKILL); });
   ASSERT_GE(acked.size(), 2000u);
 
   relay.Start();
