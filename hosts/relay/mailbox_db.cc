@@ -42,7 +42,7 @@ std::unique_ptr<MailboxDb> MailboxDb::Open(const std::string& data_dir, const Li
     return nullptr;
   }
   // FULL: the WAL is fsynced at every commit, so an acknowledged send survives power loss.
-  // Checkpoints are taken off the writer's path (Checkpoint(), on a second connection).
+  // Checkpoints are taken off the writer's path (CheckpointLoop, on a second connection).
   if (!db->Exec("PRAGMA journal_mode=WAL", error) || !db->Exec("PRAGMA synchronous=FULL", error) ||
       !db->Exec("PRAGMA wal_autocheckpoint=0", error) || !db->Exec(kSchema, error)) {
     return nullptr;
@@ -77,6 +77,8 @@ std::unique_ptr<MailboxDb> MailboxDb::Open(const std::string& data_dir, const Li
   Stmt reg(db->db_, "SELECT name FROM mailboxes WHERE keys IS NOT NULL");
   while (reg && sqlite3_step(reg.s) == SQLITE_ROW) db->registered_.insert(reg.Col(0));
   db->writer_ = std::thread([d = db.get()] { d->WriterLoop(); });
+  db->checkpointer_ = std::thread([d = db.get()] { d->CheckpointLoop(); });
+  db->completer_ = std::thread([d = db.get()] { d->CompleterLoop(); });
   return db;
 }
 
@@ -87,6 +89,18 @@ void MailboxDb::StopWriter() {
   }
   queue_cv_.notify_all();
   if (writer_.joinable()) writer_.join();
+  {
+    kars::MutexLock l(&done_mu_);
+    done_stopping_ = true;
+  }
+  done_cv_.SignalAll();
+  if (completer_.joinable()) completer_.join();
+  {
+    kars::MutexLock l(&ckpt_mu_);
+    ckpt_stopping_ = true;
+  }
+  ckpt_cv_.SignalAll();
+  if (checkpointer_.joinable()) checkpointer_.join();
 }
 
 MailboxDb::~MailboxDb() {
@@ -99,10 +113,6 @@ MailboxDb::~MailboxDb() {
     sqlite3_close(checkpoint_db_);
   }
   if (db_ != nullptr) sqlite3_close(db_);
-}
-
-void MailboxDb::Checkpoint() {
-  sqlite3_wal_checkpoint_v2(checkpoint_db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
 }
 
 bool MailboxDb::Exec(const char* sql, std::string* error) {

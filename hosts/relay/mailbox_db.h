@@ -4,11 +4,14 @@
 //
 // A send is acknowledged only after the transaction holding it committed. Sends are group-
 // committed: concurrent sends queue for one writer thread that inserts them all with one reused
-// prepared statement in one transaction and one fsync of the WAL, then completes every one of
-// them. What survives power loss: every acknowledged envelope (synchronous=FULL fsyncs the WAL on
+// prepared statement in one transaction and one fsync of the WAL, then hands them to a completer
+// thread that completes every one of them while the writer goes on with the next batch. What survives power loss: every acknowledged envelope (synchronous=FULL fsyncs the WAL on
 // each commit, before any send of that batch is completed). Checkpoints (WAL -> database file)
-// run off the writer's path (Checkpoint(), from the relay's housekeeping loop) and only copy
-// already-durable frames, so they never decide what survives.
+// run on their own thread and connection, after every 1 MiB of committed WAL (and every 50 ms),
+// and only copy already-durable frames, so they never decide what survives and a commit never
+// waits for one. The writer waits only to keep the WAL bounded: past 16 MiB of WAL it lets the
+// checkpointer catch up with the last commit (at most about 1 MiB of frames) before it begins
+// the next, so that SQLite rewinds the WAL instead of growing it.
 //
 // Thread-safety: thread-safe.
 #ifndef KARS_HOSTS_RELAY_MAILBOX_DB_H_
@@ -30,7 +33,9 @@
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "kars/v1/mesh.pb.h"
+#include "libkars/base/sync.h"
 
 namespace kars::relay {
 
@@ -69,8 +74,6 @@ class MailboxDb {
   // whole send; all copies commit in one transaction. `done` runs inline when the send is
   // refused before queueing, otherwise on the writer thread after the commit; it must not block.
   void StoreMany(std::vector<kars::v1::mesh::Envelope> copies, StoreDone done);
-  // Copies durable WAL frames into the database file without blocking the writer (PASSIVE).
-  void Checkpoint();
   // Up to `limit` envelopes of `mailbox` with seq > after, in seq order; *newest receives the
   // newest seq ever stored for the mailbox at that moment (so a waiter can skip acked ones).
   grpc::Status Pending(const std::string& mailbox, uint64_t after, size_t limit,
@@ -82,8 +85,8 @@ class MailboxDb {
   grpc::Status ExpireDue(int64_t now_ms, int* expired);
   // Wakes every waiter (shutdown).
   void WakeAll();
-  // Commits and completes every queued send, then stops the writer; later sends are refused
-  // with UNAVAILABLE. Idempotent; the destructor calls it.
+  // Commits and completes every queued send, then stops the writer and the completer; later
+  // sends are refused with UNAVAILABLE. Idempotent; the destructor calls it.
   void StopWriter();
 
  private:
@@ -95,7 +98,21 @@ class MailboxDb {
   MailboxDb() = default;
   bool Exec(const char* sql, std::string* error);
   grpc::Status DbError(const char* what);
+  // The outcome of one commit, for the completer thread.
+  struct Committed {
+    std::vector<std::unique_ptr<PendingSend>> sends;
+    std::vector<std::vector<bool>> held_already;
+    grpc::Status status;
+  };
+
   void WriterLoop();
+  // Completes the sends of each commit (their `done`), off the writer's thread.
+  void CompleterLoop();
+  // Copies durable WAL frames into the database file (PASSIVE) after every commit.
+  void CheckpointLoop();
+  // Called by the writer after a commit / before a transaction (see the file comment).
+  void CountCommit();
+  void WaitForCheckpointIfWalLarge();
   // Inserts and commits one batch; sets (*held_already)[i][c] when copy c of send i was a
   // duplicate (its recipient already held that message id), so nothing new was stored for it.
   grpc::Status CommitBatch(const std::vector<std::unique_ptr<PendingSend>>& batch,
@@ -124,6 +141,22 @@ class MailboxDb {
   std::deque<std::unique_ptr<PendingSend>> queue_;
   bool stopping_ = false;
   std::thread writer_;
+
+  kars::Mutex done_mu_;
+  kars::CondVar done_cv_;
+  std::deque<Committed> done_ ABSL_GUARDED_BY(done_mu_);
+  bool done_stopping_ ABSL_GUARDED_BY(done_mu_) = false;
+  std::thread completer_;
+
+  // Checkpointer state: commits counted by the writer, and the newest commit count after which
+  // a checkpoint found every WAL frame copied.
+  kars::Mutex ckpt_mu_;
+  kars::CondVar ckpt_cv_;
+  uint64_t commits_ ABSL_GUARDED_BY(ckpt_mu_) = 0;
+  uint64_t checkpointed_ ABSL_GUARDED_BY(ckpt_mu_) = 0;
+  bool ckpt_stopping_ ABSL_GUARDED_BY(ckpt_mu_) = false;
+  bool restart_wanted_ ABSL_GUARDED_BY(ckpt_mu_) = false;  // the writer waits for a catch-up
+  std::thread checkpointer_;
 };
 
 }  // namespace kars::relay

@@ -14,10 +14,19 @@ namespace {
 constexpr int64_t kMinNoticeTtlMs = 24LL * 3600 * 1000;
 // Sends one commit takes at most; more wait for the next one (bounds a batch's latency).
 constexpr size_t kMaxBatch = 2048;
-// WAL size (pages) at which the writer finishes the checkpoint itself, so that the next commit
-// rewinds the WAL instead of growing the file: the housekeeping checkpoints have copied most
-// frames already, and a commit storm never leaves them a moment to catch up completely.
-constexpr int kWalPagesForInlineCheckpoint = 4096;
+// WAL size (pages) past which the writer lets the checkpointer catch up with the last commit
+// before it begins the next transaction, so that SQLite rewinds the WAL instead of growing the
+// file: under a steady stream of commits the checkpointer is always one commit behind, and the
+// WAL is only rewound when every frame was copied. The wait is about one checkpoint of one
+// batch, once per this many pages (16 MiB of 4 KiB pages).
+constexpr int kWalPagesToRestart = 4096;
+// WAL growth (pages) that wakes the checkpointer: copying every commit's pages at once would
+// copy the table's last leaf and the index pages again for each commit, and sync the database
+// file each time; this many pages (1 MiB) is still a short catch-up for the rewind above.
+constexpr int kWalPagesPerCheckpoint = 256;
+// The longest the writer waits for that (a checkpoint blocked by a long read gives up the rewind
+// this time rather than stalling sends).
+constexpr auto kCheckpointWait = absl::Milliseconds(50);
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -94,30 +103,56 @@ void MailboxDb::StoreMany(std::vector<pb::Envelope> copies, StoreDone done) {
 
 void MailboxDb::WriterLoop() {
   for (;;) {
-    std::vector<std::unique_ptr<PendingSend>> batch;
+    Committed batch;
     {
       std::unique_lock<std::mutex> l(queue_mu_);
       queue_cv_.wait(l, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty() && stopping_) return;  // drained: every queued send was completed
-      while (!queue_.empty() && batch.size() < kMaxBatch) {
-        batch.push_back(std::move(queue_.front()));
+      if (queue_.empty() && stopping_) return;  // drained: every queued send was handed on
+      while (!queue_.empty() && batch.sends.size() < kMaxBatch) {
+        batch.sends.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
     }
-    std::vector<std::vector<bool>> held_already(batch.size());
-    for (size_t i = 0; i < batch.size(); ++i) held_already[i].assign(batch[i]->copies.size(), false);
-    grpc::Status st = CommitBatch(batch, &held_already);
-    if (st.ok()) arrived_.notify_all();
-    // Completed only now, after the commit's fsync: an acknowledged send is durable. Each copy's
-    // reservation is released only when that copy was not stored (a fan-out may mix new copies
-    // with ones a recipient already held).
-    for (size_t i = 0; i < batch.size(); ++i) {
-      if (!st.ok()) {
-        Release(batch[i]->copies);
-      } else {
-        ReleaseUnstored(batch[i]->copies, held_already[i]);
+    WaitForCheckpointIfWalLarge();
+    batch.held_already.resize(batch.sends.size());
+    for (size_t i = 0; i < batch.sends.size(); ++i) {
+      batch.held_already[i].assign(batch.sends[i]->copies.size(), false);
+    }
+    batch.status = CommitBatch(batch.sends, &batch.held_already);
+    if (batch.status.ok()) {
+      arrived_.notify_all();
+      CountCommit();
+    }
+    // Completed only now, after the commit's fsync, and on the completer thread, so that the
+    // next commit does not wait for the answers of this one to be sent.
+    {
+      kars::MutexLock l(&done_mu_);
+      done_.push_back(std::move(batch));
+    }
+    done_cv_.Signal();
+  }
+}
+
+void MailboxDb::CompleterLoop() {
+  for (;;) {
+    std::deque<Committed> batches;
+    {
+      kars::MutexLock l(&done_mu_);
+      while (done_.empty() && !done_stopping_) done_cv_.Wait(&done_mu_);
+      if (done_.empty()) return;  // stopping, and every committed send was completed
+      batches.swap(done_);
+    }
+    for (auto& b : batches) {
+      // An acknowledged send is durable. Each copy's reservation is released only when that
+      // copy was not stored (a fan-out may mix new copies with ones a recipient already held).
+      for (size_t i = 0; i < b.sends.size(); ++i) {
+        if (!b.status.ok()) {
+          Release(b.sends[i]->copies);
+        } else {
+          ReleaseUnstored(b.sends[i]->copies, b.held_already[i]);
+        }
+        b.sends[i]->done(b.status, b.status.ok() && b.held_already[i][0]);
       }
-      batch[i]->done(st, st.ok() && held_already[i][0]);
     }
   }
 }
@@ -171,10 +206,61 @@ grpc::Status MailboxDb::CommitBatch(const std::vector<std::unique_ptr<PendingSen
     uint64_t& last = last_seq_[*recipient];
     if (seq > last) last = seq;
   }
-  if (wal_pages_.load(std::memory_order_relaxed) > kWalPagesForInlineCheckpoint) {
-    sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-  }
   return grpc::Status::OK;
+}
+
+void MailboxDb::CountCommit() {
+  {
+    kars::MutexLock l(&ckpt_mu_);
+    ++commits_;
+  }
+  ckpt_cv_.SignalAll();
+}
+
+void MailboxDb::WaitForCheckpointIfWalLarge() {
+  if (wal_pages_.load(std::memory_order_relaxed) <= kWalPagesToRestart) return;
+  kars::MutexLock l(&ckpt_mu_);
+  restart_wanted_ = true;
+  ckpt_cv_.SignalAll();
+  const absl::Time deadline = absl::Now() + kCheckpointWait;
+  while (checkpointed_ < commits_ && !ckpt_stopping_) {
+    if (ckpt_cv_.WaitWithDeadline(&ckpt_mu_, deadline)) break;
+  }
+  restart_wanted_ = false;
+}
+
+void MailboxDb::CheckpointLoop() {
+  uint64_t seen = 0;
+  int log_then = 0;  // WAL frames at the last checkpoint
+  for (;;) {
+    {
+      kars::MutexLock l(&ckpt_mu_);
+      // Also every 50 ms: the last commits' frames, and those of the other writes (acks, keys,
+      // expiry), which do not count as commits here.
+      auto due = [&] {
+        const int pages = wal_pages_.load(std::memory_order_relaxed);
+        return ckpt_stopping_ || (restart_wanted_ && checkpointed_ < commits_) ||
+               (commits_ != seen && (pages < log_then || pages - log_then >= kWalPagesPerCheckpoint));
+      };
+      const absl::Time deadline = absl::Now() + absl::Milliseconds(50);
+      while (!due()) {
+        if (ckpt_cv_.WaitWithDeadline(&ckpt_mu_, deadline)) break;
+      }
+      if (ckpt_stopping_) return;
+      seen = commits_;
+    }
+    int log = 0, copied = 0;
+    int rc = sqlite3_wal_checkpoint_v2(checkpoint_db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log,
+                                       &copied);
+    if (rc == SQLITE_OK) log_then = log;
+    if (rc == SQLITE_OK && log == copied) {
+      {
+        kars::MutexLock l(&ckpt_mu_);
+        checkpointed_ = std::max(checkpointed_, seen);
+      }
+      ckpt_cv_.SignalAll();
+    }
+  }
 }
 
 grpc::Status MailboxDb::Pending(const std::string& mailbox, uint64_t after, size_t limit,

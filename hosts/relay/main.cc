@@ -153,7 +153,6 @@ int main(int argc, char** argv) {
   auto next_sweep = std::chrono::steady_clock::now();
   while (!g_stop) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    db->Checkpoint();
     if (std::chrono::steady_clock::now() >= next_sweep) {
       int expired = 0;
       auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(

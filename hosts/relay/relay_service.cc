@@ -7,12 +7,12 @@ namespace kars::relay {
 
 namespace pb = kars::v1::mesh;
 
-namespace {
-
 grpc::Status Unauthenticated() {
   return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
                       "missing or unknown bearer token; authenticate first");
 }
+
+namespace {
 
 grpc::Status BadMailbox(const std::string& what) {
   return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
@@ -88,10 +88,8 @@ grpc::Status RelayService::FetchBundle(grpc::ServerContext* ctx, const pb::Fetch
   return db_->FetchBundle(req->mailbox(), resp);
 }
 
-grpc::Status RelayService::Admit(grpc::ServerContextBase* ctx, const pb::SendRequest& req,
-                                 std::vector<pb::Envelope>* copies) {
-  auto me = Caller(ctx);
-  if (!me) return Unauthenticated();
+grpc::Status RelayService::Admit(const std::string& me, const pb::SendRequest& req,
+                                 std::vector<pb::Envelope>* copies, int64_t* retry_after_ms) {
   const pb::Envelope& in = req.envelope();
   if (!ValidMailbox(in.recipient())) return BadMailbox("recipient");
   if (in.message_id().size() != 16) {
@@ -116,16 +114,13 @@ grpc::Status RelayService::Admit(grpc::ServerContextBase* ctx, const pb::SendReq
   if (in.ciphertext().empty()) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "ciphertext is empty");
   }
-  int64_t retry_after_ms = 0;
-  if (!auth_->Allow(*me, &retry_after_ms)) {
-    // Machine-readable too, so that a client can back off exactly as long as needed.
-    ctx->AddTrailingMetadata("retry-after-ms", std::to_string(retry_after_ms));
+  if (!auth_->Allow(me, retry_after_ms)) {
     return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                        "rate limit exceeded for '" + *me + "'; retry after " +
-                            std::to_string(retry_after_ms) + " ms");
+                        "rate limit exceeded for '" + me + "'; retry after " +
+                            std::to_string(*retry_after_ms) + " ms");
   }
   copies->assign(1, in);
-  (*copies)[0].set_sender(*me);  // never trust the client's claim
+  (*copies)[0].set_sender(me);  // never trust the client's claim
   for (const auto& r : req.also_to()) {
     copies->push_back((*copies)[0]);
     copies->back().set_recipient(r);

@@ -1,7 +1,7 @@
 // The kars.v1.mesh.Relay gRPC service over MailboxDb and Auth.
 //
-// Send is served asynchronously by AsyncSend (async_send.h), which checks it with Admit and
-// queues it for the group commit. The other methods are short synchronous handlers, and Receive
+// Send and SendStream are served asynchronously by AsyncSend (async_send.h), which checks each
+// send with Admit and queues it for the group commit. The other methods are short synchronous handlers, and Receive
 // holds one thread per open stream.
 //
 // Thread-safety: thread-safe (gRPC calls handlers concurrently).
@@ -19,7 +19,8 @@
 namespace kars::relay {
 
 class RelayService final
-    : public kars::v1::mesh::Relay::WithAsyncMethod_Send<kars::v1::mesh::Relay::Service> {
+    : public kars::v1::mesh::Relay::WithAsyncMethod_SendStream<
+          kars::v1::mesh::Relay::WithAsyncMethod_Send<kars::v1::mesh::Relay::Service>> {
  public:
   RelayService(MailboxDb* db, Auth* auth) : db_(db), auth_(auth) {}
   void Stop() {
@@ -42,16 +43,21 @@ class RelayService final
   grpc::Status Health(grpc::ServerContext*, const kars::v1::mesh::HealthRequest*,
                       kars::v1::mesh::HealthResponse*) override;
 
-  // Checks a send and stamps its sender; the copies to store, or why it is refused.
-  grpc::Status Admit(grpc::ServerContextBase* ctx, const kars::v1::mesh::SendRequest& req,
-                     std::vector<kars::v1::mesh::Envelope>* copies);
+  // The mailbox the call's bearer token was issued to; nullopt when it has none or an unknown one.
+  std::optional<std::string> Caller(grpc::ServerContextBase* ctx);
+  // Checks a send by mailbox `me` and stamps its sender; the copies to store, or why it is
+  // refused (*retry_after_ms is set when the rate limit refused it).
+  grpc::Status Admit(const std::string& me, const kars::v1::mesh::SendRequest& req,
+                     std::vector<kars::v1::mesh::Envelope>* copies, int64_t* retry_after_ms);
 
  private:
-  std::optional<std::string> Caller(grpc::ServerContextBase* ctx);
   MailboxDb* db_;
   Auth* auth_;
   std::atomic<bool> stopping_{false};
 };
+
+// The refusal of a call without a valid bearer token.
+grpc::Status Unauthenticated();
 
 // A mailbox name: 1..128 bytes of [A-Za-z0-9._@-].
 bool ValidMailbox(const std::string& name);

@@ -157,6 +157,31 @@ absl::Status Agent::Transmit(Transport& transport, const pb::Envelope& env,
   }
 }
 
+std::vector<absl::Status> Agent::TransmitMany(Transport& transport,
+                                              const std::vector<pb::SendRequest>& requests) {
+  // As Transmit, for each request: those the relay could not take because it was away are
+  // sent again (in their order) until the timeout.
+  std::vector<absl::Status> out(requests.size());
+  std::vector<size_t> todo(requests.size());
+  for (size_t i = 0; i < todo.size(); ++i) todo[i] = i;
+  absl::Time give_up = absl::Now() + options_.rpc_timeout;
+  for (;;) {
+    std::vector<pb::SendRequest> batch;
+    batch.reserve(todo.size());
+    for (size_t i : todo) batch.push_back(requests[i]);
+    std::vector<absl::StatusOr<bool>> results = transport.SendMany(batch);
+    std::vector<size_t> again;
+    for (size_t k = 0; k < todo.size(); ++k) {
+      out[todo[k]] = k < results.size() ? results[k].status()
+                                        : absl::InternalError("transport answered too few sends");
+      if (ToCStatus(out[todo[k]]) == KARS_E_UNAVAILABLE) again.push_back(todo[k]);
+    }
+    if (again.empty() || absl::Now() >= give_up) return out;
+    todo = std::move(again);
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+}
+
 absl::StatusOr<std::string> Agent::Send(const std::string& peer, absl::string_view body,
                                         int64_t expires_at_ms) {
   if (absl::Status s = ValidateName(peer, "peer name"); !s.ok()) return s;

@@ -136,6 +136,9 @@ class Agent {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Transmit(Transport& transport, const kars::v1::mesh::Envelope& env,
                         const std::vector<std::string>& also_to);
+  // Transmit for several requests at once (Transport::SendMany); one status per request.
+  std::vector<absl::Status> TransmitMany(Transport& transport,
+                                         const std::vector<kars::v1::mesh::SendRequest>& requests);
   absl::Status ProcessGroupMessageLocked(const kars::v1::mesh::Envelope& env)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status ProcessControlLocked(const std::string& sender,

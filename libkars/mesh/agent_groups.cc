@@ -88,39 +88,54 @@ absl::Status Agent::UpdateMembersLocked(const std::string& group,
 }
 
 absl::Status Agent::FlushOutbox() {
+  // Queued payloads go out in batches: one relay stream carries a whole batch (a group change
+  // queues one payload per member).
+  constexpr size_t kBatch = 256;
   kars::MutexLock send_lock(&send_mu_);
   for (;;) {
     std::shared_ptr<Transport> transport;
-    pb::Envelope env;
-    std::string key;
+    std::vector<std::string> keys;
+    std::vector<pb::SendRequest> requests;
     {
       kars::MutexLock l(&mu_);
       if (!transport_) return NoTransport();
       transport = transport_;
       auto entries = store_->List(Ns::kOutbox);
       if (entries.empty()) return absl::OkStatus();
-      key = entries[0].first;
-      const std::string& v = entries[0].second;
-      size_t nul = v.find('\0');
-      pb::Payload payload;
-      if (nul == std::string::npos || !payload.ParseFromString(v.substr(nul + 1))) {
-        return TamperedError("agent outbox holds an unreadable entry");
-      }
-      auto sealed = SealForPeerLocked(v.substr(0, nul), payload);
-      if (!sealed.ok()) {
-        kars_status code = ToCStatus(sealed.status());
-        if (code != KARS_E_NOT_FOUND && code != KARS_E_TAMPERED && code != KARS_E_DENIED) {
-          return sealed.status();  // transient: keep it queued
+      for (const auto& [key, v] : entries) {
+        if (requests.size() >= kBatch) break;
+        size_t nul = v.find('\0');
+        pb::Payload payload;
+        if (nul == std::string::npos || !payload.ParseFromString(v.substr(nul + 1))) {
+          return TamperedError("agent outbox holds an unreadable entry");
         }
-        // A peer that does not exist or cannot be trusted never will be by retrying.
-        if (auto r = store_->Delete(Ns::kOutbox, key); !r.ok()) return r.status();
-        continue;
+        auto sealed = SealForPeerLocked(v.substr(0, nul), payload);
+        if (!sealed.ok()) {
+          kars_status code = ToCStatus(sealed.status());
+          if (code != KARS_E_NOT_FOUND && code != KARS_E_TAMPERED && code != KARS_E_DENIED) {
+            if (requests.empty()) return sealed.status();  // transient: keep it queued
+            break;  // send what is sealed; this one stays queued for the next flush
+          }
+          // A peer that does not exist or cannot be trusted never will be by retrying.
+          if (auto r = store_->Delete(Ns::kOutbox, key); !r.ok()) return r.status();
+          continue;
+        }
+        keys.push_back(key);
+        *requests.emplace_back().mutable_envelope() = std::move(*sealed);
       }
-      env = std::move(*sealed);
     }
-    if (absl::Status s = Transmit(*transport, env, {}); !s.ok()) return s;
+    if (requests.empty()) continue;  // every entry listed was dropped: look again
+    std::vector<absl::Status> sent = TransmitMany(*transport, requests);
+    absl::Status first_error;
     kars::MutexLock l(&mu_);
-    if (auto r = store_->Delete(Ns::kOutbox, key); !r.ok()) return r.status();
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (!sent[i].ok()) {
+        if (first_error.ok()) first_error = sent[i];
+        continue;  // stays queued
+      }
+      if (auto r = store_->Delete(Ns::kOutbox, keys[i]); !r.ok()) return r.status();
+    }
+    if (!first_error.ok()) return first_error;
   }
 }
 

@@ -38,6 +38,12 @@ class RelayClient : public Transport {
   absl::StatusOr<bool> Send(const kars::v1::mesh::Envelope& envelope) override;
   absl::StatusOr<bool> Fanout(const kars::v1::mesh::Envelope& envelope,
                               const std::vector<std::string>& also_to) override;
+  // Two or more requests travel on one SendStream (one unary Send costs the relay several times
+  // the CPU of a streamed one); a single one as a unary Send. When the stream breaks, requests
+  // it left unanswered fail with the stream's status (KARS_E_UNAVAILABLE for a relay that went
+  // away: resending them is safe, the relay deduplicates by message id).
+  std::vector<absl::StatusOr<bool>> SendMany(
+      const std::vector<kars::v1::mesh::SendRequest>& requests) override;
   absl::StatusOr<std::vector<kars::v1::mesh::ReceiveResponse>> Receive(absl::Duration wait,
                                                                        size_t max) override;
   absl::Status Ack(const std::vector<uint64_t>& seqs) override;
@@ -47,6 +53,11 @@ class RelayClient : public Transport {
   absl::Status Call(absl::string_view what,
                     const std::function<grpc::Status(grpc::ClientContext&)>& call);
   absl::StatusOr<std::string> Token();
+  // One SendStream attempt with `token`: fills (*out)[i] for every request answered, and returns
+  // the stream's final status.
+  grpc::Status StreamOnce(const std::string& token,
+                          const std::vector<kars::v1::mesh::SendRequest>& requests,
+                          std::vector<absl::StatusOr<bool>>* out);
   // Why the channel cannot connect, from one call that does not wait for the channel to be ready.
   std::string ConnectionFailure();
 

@@ -30,6 +30,19 @@ class Transport {
   // Stores one envelope for its recipient and every one of `also_to` (group fan-out), all or none.
   virtual absl::StatusOr<bool> Fanout(const kars::v1::mesh::Envelope& envelope,
                                       const std::vector<std::string>& also_to) = 0;
+  // Stores several envelopes (each a SendRequest: an envelope and its fan-out), in order; one
+  // outcome per request, as Fanout's. The relay client sends them on one stream; this default
+  // sends them one by one.
+  virtual std::vector<absl::StatusOr<bool>> SendMany(
+      const std::vector<kars::v1::mesh::SendRequest>& requests) {
+    std::vector<absl::StatusOr<bool>> out;
+    out.reserve(requests.size());
+    for (const auto& r : requests) {
+      out.push_back(Fanout(r.envelope(), std::vector<std::string>(r.also_to().begin(),
+                                                                   r.also_to().end())));
+    }
+    return out;
+  }
   // Pending envelopes (at most `max`); waits up to `wait` for a live one when none is pending.
   virtual absl::StatusOr<std::vector<kars::v1::mesh::ReceiveResponse>> Receive(absl::Duration wait,
                                                                                size_t max) = 0;

@@ -8,8 +8,10 @@
 #include <openssl/rand.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "kars/v1/mesh.grpc.pb.h"
@@ -113,6 +115,31 @@ class RawRelayClient {
     grpc::Status st = stub_->Send(ctx, req, &resp);
     if (duplicate != nullptr) *duplicate = resp.duplicate();
     return st;
+  }
+
+  // Sends `requests` on one SendStream (written by a second thread while this one reads the
+  // answers), calling `answered(i, result)` for the answer to request i as it arrives; returns
+  // the stream's final status. `ctx` (optional) outlives the call, e.g. to read trailers.
+  grpc::Status SendStream(
+      const std::vector<kars::v1::mesh::SendRequest>& requests,
+      const std::function<void(size_t, const kars::v1::mesh::SendResult&)>& answered,
+      bool authorize = true) {
+    grpc::ClientContext ctx;
+    if (authorize) Authorize(&ctx);
+    auto rw = stub_->SendStream(&ctx);
+    std::thread writer([&] {
+      for (const auto& r : requests) {
+        if (!rw->Write(r)) break;
+      }
+      rw->WritesDone();
+    });
+    kars::v1::mesh::SendStreamResponse resp;
+    size_t next = 0;
+    while (rw->Read(&resp)) {
+      for (const auto& result : resp.results()) answered(next++, result);
+    }
+    writer.join();
+    return rw->Finish();
   }
 
   grpc::Status Ack(const std::vector<uint64_t>& seqs) {
