@@ -170,9 +170,10 @@ namespace {
 
 // Reads the request field only when `m` has patterns: most conditions are empty, and a protobuf
 // string accessor is several loads the compiler does not defer on its own.
-template <class Field>
-inline bool Holds(const NameMatcher& m, Field&& field) {
-  return m.empty() || m.Matches(field());
+template <class Message>
+inline bool Holds(const NameMatcher& m, const Message& message,
+                  const std::string& (Message::*field)() const) {
+  return m.empty() || m.Matches((message.*field)());
 }
 
 }  // namespace
@@ -183,22 +184,22 @@ bool Rule::Matches(const v1::Request& r, const EgressFacts* egress, std::string*
   switch (kind) {
     case Kind::kInference: {
       const auto& q = r.inference();
-      if (!Holds(names[0], [&] { return q.provider(); }) ||
-          !Holds(names[1], [&] { return q.model(); }) ||
-          !Holds(names[2], [&] { return q.operation(); })) {
+      if (!Holds(names[0], q, &v1::InferenceRequest::provider) ||
+          !Holds(names[1], q, &v1::InferenceRequest::model) ||
+          !Holds(names[2], q, &v1::InferenceRequest::operation)) {
         return false;
       }
       break;
     }
     case Kind::kTool:
-      if (!Holds(names[0], [&] { return r.tool().name(); })) return false;
+      if (!Holds(names[0], r.tool(), &v1::ToolRequest::name)) return false;
       for (const auto& a : args) {
         if (!a.Matches(r.tool().arguments())) return false;
       }
       break;
     case Kind::kMcp:
-      if (!Holds(names[0], [&] { return r.mcp().server(); }) ||
-          !Holds(names[1], [&] { return r.mcp().tool(); })) {
+      if (!Holds(names[0], r.mcp(), &v1::McpRequest::server) ||
+          !Holds(names[1], r.mcp(), &v1::McpRequest::tool)) {
         return false;
       }
       for (const auto& a : args) {
@@ -206,15 +207,15 @@ bool Rule::Matches(const v1::Request& r, const EgressFacts* egress, std::string*
       }
       break;
     case Kind::kMesh:
-      if (!Holds(names[0], [&] { return r.mesh().direction(); }) ||
-          !Holds(names[1], [&] { return r.mesh().peer(); }) ||
-          !Holds(names[2], [&] { return r.mesh().group(); })) {
+      if (!Holds(names[0], r.mesh(), &v1::MeshRequest::direction) ||
+          !Holds(names[1], r.mesh(), &v1::MeshRequest::peer) ||
+          !Holds(names[2], r.mesh(), &v1::MeshRequest::group)) {
         return false;
       }
       break;
     case Kind::kA2a:
-      if (!Holds(names[0], [&] { return r.a2a().peer(); }) ||
-          !Holds(names[1], [&] { return r.a2a().method(); })) {
+      if (!Holds(names[0], r.a2a(), &v1::A2aRequest::peer) ||
+          !Holds(names[1], r.a2a(), &v1::A2aRequest::method)) {
         return false;
       }
       break;
@@ -223,9 +224,9 @@ bool Rule::Matches(const v1::Request& r, const EgressFacts* egress, std::string*
       if (!host_matched && !hosts.empty() && !hosts.Matches(egress->host.host)) return false;
       if (!cidrs.empty() && !cidrs.ContainsAll(egress->addrs, egress->addr_count)) return false;
       const auto& e = r.egress();
-      if (!ports.Matches(e.port()) || !Holds(names[0], [&] { return e.scheme(); }) ||
-          !Holds(names[1], [&] { return e.method(); }) ||
-          !Holds(names[2], [&] { return e.path(); })) {
+      if (!ports.Matches(e.port()) || !Holds(names[0], e, &v1::EgressRequest::scheme) ||
+          !Holds(names[1], e, &v1::EgressRequest::method) ||
+          !Holds(names[2], e, &v1::EgressRequest::path)) {
         return false;
       }
       break;
