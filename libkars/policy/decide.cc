@@ -15,15 +15,8 @@ absl::Status Missing(absl::string_view field) {
   return absl::InvalidArgumentError(absl::StrCat("request is missing required field '", field, "'"));
 }
 
-absl::Status Validate(const v1::Request& r, Kind* kind) {
-  if (!RequestKind(r, kind)) {
-    return absl::InvalidArgumentError(
-        "request names no kind: set one of inference, tool, mcp, egress, mesh, a2a");
-  }
-  if (r.principal().agent().empty()) return Missing("principal.agent");
-  // Checked whether or not the set has floors: a host's mistake should not depend on the policy.
-  for (const auto& [category, severity] : r.has_content() ? r.content().annotations().severities()
-                                                          : v1::SafetyAnnotations::default_instance().severities()) {
+absl::Status ValidateAnnotations(const v1::SafetyAnnotations& annotations) {
+  for (const auto& [category, severity] : annotations.severities()) {
     SafetyCategory c;
     int level;
     if (!ParseSafetyCategory(category, &c) || !ParseSeverity(severity, &level)) {
@@ -32,6 +25,20 @@ absl::Status Validate(const v1::Request& r, Kind* kind) {
           "' (categories: secrets, pii, prompt_injection, exfiltration_url, hate, sexual, "
           "violence, self_harm, jailbreak; severities: safe, low, medium, high)"));
     }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Validate(const v1::Request& r, Kind* kind) {
+  if (!RequestKind(r, kind)) {
+    return absl::InvalidArgumentError(
+        "request names no kind: set one of inference, tool, mcp, egress, mesh, a2a");
+  }
+  if (r.principal().agent().empty()) return Missing("principal.agent");
+  // Checked whether or not the set has floors: a host's mistake should not depend on the policy.
+  // Without content there is nothing to check (and no map to walk).
+  if (r.has_content()) {
+    if (absl::Status s = ValidateAnnotations(r.content().annotations()); !s.ok()) return s;
   }
   switch (*kind) {
     case Kind::kInference:
@@ -85,12 +92,16 @@ absl::Status BuildEgressFacts(const v1::EgressRequest& e, EgressFacts* f) {
     return absl::InvalidArgumentError(
         "request field 'egress.host' has an empty label or more than 127 labels");
   }
-  if (static_cast<size_t>(e.resolved_ips_size()) > EgressFacts::kMaxAddrs) {
+  // RepeatedPtrField<std::string>'s accessors are compiled into libprotobuf, not inlined: one
+  // begin/end pair serves the size check and the loop.
+  const auto first = e.resolved_ips().begin(), last = e.resolved_ips().end();
+  if (static_cast<size_t>(last - first) > EgressFacts::kMaxAddrs) {
     return absl::InvalidArgumentError(
         absl::StrCat("request field 'egress.resolvedIps' has more than ", EgressFacts::kMaxAddrs,
                      " addresses"));
   }
-  for (const auto& ip : e.resolved_ips()) {
+  for (auto it = first; it != last; ++it) {
+    const std::string& ip = *it;
     IpAddr& addr = f->addrs[f->addr_count];
     if (!ParseIp(ip, &addr)) {
       return absl::InvalidArgumentError(
@@ -110,13 +121,14 @@ struct Accumulator {
   bool any[4] = {};
   bool egress_cidr_allow = false;  // an allow/audit rule admitted the destination by CIDR
   bool egress_host_allow = false;  // an allow/audit rule named the host (exact or `*.` pattern)
+  bool host_matched = false;       // the rules come from the host index
 
   void operator()(uint32_t index) {
     for (uint32_t i = 0; i < out->rule_count; ++i) {
       if (out->rules[i] == index) return;  // indexes may yield a rule twice
     }
     const Rule& rule = set.rules[index];
-    if (!rule.Matches(request, egress, nullptr)) return;
+    if (!rule.Matches(request, egress, nullptr, host_matched)) return;
     any[static_cast<int>(rule.effect)] = true;
     if (rule.effect == Effect::kAllow || rule.effect == Effect::kAudit) {
       egress_cidr_allow |= !rule.cidrs.empty();
@@ -225,7 +237,7 @@ absl::Status Engine::Decide(const v1::Request& request, bool explain, Decision* 
   out->retry_after_ms = 0;
   out->explanation.clear();
   out->safety_applied = false;
-  Kind kind;
+  Kind kind = Kind::kTool;  // set by Validate; initialised for the compiler's flow analysis
   absl::Status status = Validate(request, &kind);
   if (!status.ok()) {
     out->reason = "request.invalid";
@@ -247,16 +259,20 @@ absl::Status Engine::Decide(const v1::Request& request, bool explain, Decision* 
   const PolicySet& set = *out->set;
   Accumulator acc{set, request, kind == Kind::kEgress ? &facts : nullptr, out};
   if (kind == Kind::kEgress) {
+    acc.host_matched = true;
     set.egress_hosts.ForEach(facts.host, acc);
+    acc.host_matched = false;  // CIDR and catch-all rules have no host patterns
     for (size_t i = 0; i < facts.addr_count; ++i) set.egress_cidrs.ForEach(facts.addrs[i], acc);
     for (uint32_t r : set.egress_any) acc(r);
   } else {
     set.names[static_cast<int>(kind)].ForEach(PrimaryValue(request, kind), acc);
   }
   // Rule order never matters: the recorded ids are reported sorted by rule id.
-  std::sort(out->rules, out->rules + out->rule_count, [&set](uint32_t a, uint32_t b) {
-    return set.rules[a].id < set.rules[b].id;
-  });
+  if (out->rule_count > 1) {
+    std::sort(out->rules, out->rules + out->rule_count, [&set](uint32_t a, uint32_t b) {
+      return set.rules[a].id < set.rules[b].id;
+    });
+  }
 
   if (acc.any[static_cast<int>(Effect::kDeny)]) {
     out->reason = "rule.deny";
@@ -281,7 +297,7 @@ absl::Status Engine::Decide(const v1::Request& request, bool explain, Decision* 
     if (!status.ok()) return status;
   }
   if (out->effect == Effect::kApprove) ApplyApproval(request, out);
-  if (out->effect == Effect::kAllow || out->effect == Effect::kAudit) {
+  if ((out->effect == Effect::kAllow || out->effect == Effect::kAudit) && !set.limits.empty()) {
     ApplyLimits(set, request, kind, out);
   }
   if (explain) {

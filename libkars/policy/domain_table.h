@@ -7,6 +7,7 @@
 #ifndef KARS_POLICY_DOMAIN_TABLE_H_
 #define KARS_POLICY_DOMAIN_TABLE_H_
 
+#include <bit>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -37,7 +38,8 @@ struct HostView {
 // empty label or more labels than kMaxLabels; such a host can match no domain.
 bool BuildHostView(absl::string_view host, HostView* out);
 // The same for a host as received: lowercases it into `buf` (raw.size() bytes) in the same pass
-// and views that copy. *has_colon: the host contains ':' (so it may be an IPv6 literal).
+// and views that copy. *has_colon: the host's first label contains ':' (so it may be an IPv6
+// literal, whose ':'s all precede any '.').
 bool BuildLowercaseHostView(absl::string_view raw, char* buf, HostView* out, bool* has_colon);
 
 // A set of domains, each with a dense id (0, 1, ... in insertion order). Not copyable; movable.
@@ -65,13 +67,27 @@ class DomainTable {
   }
   int64_t Find(absl::string_view domain) const;
   bool contains(absl::string_view domain) const { return Find(domain) >= 0; }
-  // True when the host or one of its parent domains is in the table (blocklist semantics).
-  bool ContainsDomainOrParent(const HostView& host) const {
-    if (empty()) return false;
-    for (int i = 0; i < host.count; ++i) {
-      if (Find(host, i) >= 0) return true;
+  // Calls f(i, id) for each suffix i of `host` in the table, until f returns true; returns
+  // whether it did. Only suffixes whose label count occurs in the table are probed, read off the
+  // label-count bitmap instead of testing every suffix.
+  template <class F>
+  bool FindSuffixes(const HostView& host, F&& f) const {
+    // Bit b of word w stands for 64 * w + b labels; keep those up to host.count.
+    for (int w = 0; w < 2 && host.count > 64 * w; ++w) {
+      const int limit = host.count - 64 * w;
+      uint64_t counts = label_counts_[w];
+      if (limit < 63) counts &= (uint64_t{2} << limit) - 1;
+      for (; counts != 0; counts &= counts - 1) {
+        const int i = host.count - (64 * w + std::countr_zero(counts));
+        auto it = slots_.find(Probe{host.suffix(i), host.hash[i]});
+        if (it != slots_.end() && f(i, it->id)) return true;
+      }
     }
     return false;
+  }
+  // True when the host or one of its parent domains is in the table (blocklist semantics).
+  bool ContainsDomainOrParent(const HostView& host) const {
+    return FindSuffixes(host, [](int, uint32_t) { return true; });
   }
   // Whether some domain in the table has exactly `labels` labels (prunes pointless probes).
   bool HasLabelCount(int labels) const {

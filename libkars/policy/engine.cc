@@ -235,8 +235,7 @@ void Engine::Release(const Reservation& r, bool settle, uint64_t prompt_tokens,
   }
 }
 
-void Engine::ExpireReservations() {
-  if (live_reservations_.load(std::memory_order_relaxed) == 0) return;
+void Engine::ExpireDueReservations() {
   const int64_t now = clock_->NowNanos();
   MutexLock lock(&res_mu_);
   while (!expiry_.empty() && expiry_.front().first <= now) {

@@ -40,18 +40,6 @@ bool ParseEffect(absl::string_view name, Effect* out) {
   return false;
 }
 
-bool RequestKind(const v1::Request& request, Kind* out) {
-  switch (request.kind_case()) {
-    case v1::Request::kInference: *out = Kind::kInference; return true;
-    case v1::Request::kTool: *out = Kind::kTool; return true;
-    case v1::Request::kMcp: *out = Kind::kMcp; return true;
-    case v1::Request::kEgress: *out = Kind::kEgress; return true;
-    case v1::Request::kMesh: *out = Kind::kMesh; return true;
-    case v1::Request::kA2A: *out = Kind::kA2a; return true;
-    default: return false;
-  }
-}
-
 int PrimaryField(Kind kind) {
   switch (kind) {
     case Kind::kInference: return 1;  // models
@@ -79,11 +67,7 @@ std::string Rule::Location() const {
 
 const NameMatcher& Rule::primary() const { return names[PrimaryField(kind)]; }
 
-bool PrincipalMatcher::Matches(const v1::Principal& p) const {
-  if (!agents.Matches(p.agent()) || !sandboxes.Matches(p.sandbox()) ||
-      !namespaces.Matches(p.namespace_())) {
-    return false;
-  }
+bool PrincipalMatcher::MatchesLabels(const v1::Principal& p) const {
   for (const auto& [key, value] : labels) {
     auto it = p.labels().find(key);
     if (it == p.labels().end() || it->second != value) return false;
@@ -182,45 +166,67 @@ bool ArgMatcher::Matches(const pb::Value& root) const {
   return (!has_min_ || n >= min_) && (!has_max_ || n <= max_);
 }
 
-bool Rule::Matches(const v1::Request& r, const EgressFacts* egress, std::string* why) const {
+namespace {
+
+// Reads the request field only when `m` has patterns: most conditions are empty, and a protobuf
+// string accessor is several loads the compiler does not defer on its own.
+template <class Message>
+inline bool Holds(const NameMatcher& m, const Message& message,
+                  const std::string& (Message::*field)() const) {
+  return m.empty() || m.Matches((message.*field)());
+}
+
+}  // namespace
+
+bool Rule::Matches(const v1::Request& r, const EgressFacts* egress, std::string* why,
+                   bool host_matched) const {
   if (!principal.Matches(r.principal())) return false;
   switch (kind) {
     case Kind::kInference: {
       const auto& q = r.inference();
-      if (!names[0].Matches(q.provider()) || !names[1].Matches(q.model()) ||
-          !names[2].Matches(q.operation())) {
+      if (!Holds(names[0], q, &v1::InferenceRequest::provider) ||
+          !Holds(names[1], q, &v1::InferenceRequest::model) ||
+          !Holds(names[2], q, &v1::InferenceRequest::operation)) {
         return false;
       }
       break;
     }
     case Kind::kTool:
-      if (!names[0].Matches(r.tool().name())) return false;
+      if (!Holds(names[0], r.tool(), &v1::ToolRequest::name)) return false;
       for (const auto& a : args) {
         if (!a.Matches(r.tool().arguments())) return false;
       }
       break;
     case Kind::kMcp:
-      if (!names[0].Matches(r.mcp().server()) || !names[1].Matches(r.mcp().tool())) return false;
+      if (!Holds(names[0], r.mcp(), &v1::McpRequest::server) ||
+          !Holds(names[1], r.mcp(), &v1::McpRequest::tool)) {
+        return false;
+      }
       for (const auto& a : args) {
         if (!a.Matches(r.mcp().arguments())) return false;
       }
       break;
     case Kind::kMesh:
-      if (!names[0].Matches(r.mesh().direction()) || !names[1].Matches(r.mesh().peer()) ||
-          !names[2].Matches(r.mesh().group())) {
+      if (!Holds(names[0], r.mesh(), &v1::MeshRequest::direction) ||
+          !Holds(names[1], r.mesh(), &v1::MeshRequest::peer) ||
+          !Holds(names[2], r.mesh(), &v1::MeshRequest::group)) {
         return false;
       }
       break;
     case Kind::kA2a:
-      if (!names[0].Matches(r.a2a().peer()) || !names[1].Matches(r.a2a().method())) return false;
+      if (!Holds(names[0], r.a2a(), &v1::A2aRequest::peer) ||
+          !Holds(names[1], r.a2a(), &v1::A2aRequest::method)) {
+        return false;
+      }
       break;
     case Kind::kEgress: {
-      const auto& e = r.egress();
       if (egress == nullptr) return false;
-      if (!hosts.empty() && !hosts.Matches(egress->host.host)) return false;
+      if (!host_matched && !hosts.empty() && !hosts.Matches(egress->host.host)) return false;
       if (!cidrs.empty() && !cidrs.ContainsAll(egress->addrs, egress->addr_count)) return false;
-      if (!ports.Matches(e.port()) || !names[0].Matches(e.scheme()) ||
-          !names[1].Matches(e.method()) || !names[2].Matches(e.path())) {
+      const auto& e = r.egress();
+      if (!ports.Matches(e.port()) || !Holds(names[0], e, &v1::EgressRequest::scheme) ||
+          !Holds(names[1], e, &v1::EgressRequest::method) ||
+          !Holds(names[2], e, &v1::EgressRequest::path)) {
         return false;
       }
       break;

@@ -30,8 +30,19 @@ enum class Effect : uint8_t { kDeny = 0, kAllow = 1, kApprove = 2, kAudit = 3 };
 const char* EffectName(Effect effect);
 bool ParseEffect(absl::string_view name, Effect* out);
 
-// The kind of a request, or false when none of the kind fields is set.
-bool RequestKind(const v1::Request& request, Kind* out);
+// The kind of a request, or false when none of the kind fields is set. Inline: every decision
+// starts with it.
+inline bool RequestKind(const v1::Request& request, Kind* out) {
+  switch (request.kind_case()) {
+    case v1::Request::kInference: *out = Kind::kInference; return true;
+    case v1::Request::kTool: *out = Kind::kTool; return true;
+    case v1::Request::kMcp: *out = Kind::kMcp; return true;
+    case v1::Request::kEgress: *out = Kind::kEgress; return true;
+    case v1::Request::kMesh: *out = Kind::kMesh; return true;
+    case v1::Request::kA2A: *out = Kind::kA2a; return true;
+    default: return false;
+  }
+}
 
 // Facts of an egress request derived once per decision: the normalised host with its label
 // suffixes hashed (every domain table is probed with these), the destination addresses (the
@@ -49,7 +60,15 @@ struct EgressFacts {
 struct PrincipalMatcher {
   NameMatcher agents, sandboxes, namespaces;
   std::vector<std::pair<std::string, std::string>> labels;
-  bool Matches(const v1::Principal& p) const;
+  // Inline, and reading a field only when its matcher has patterns: most rules select no
+  // principal, and every matched rule and limit asks.
+  bool Matches(const v1::Principal& p) const {
+    return (agents.empty() || agents.Matches(p.agent())) &&
+           (sandboxes.empty() || sandboxes.Matches(p.sandbox())) &&
+           (namespaces.empty() || namespaces.Matches(p.namespace_())) &&
+           (labels.empty() || MatchesLabels(p));
+  }
+  bool MatchesLabels(const v1::Principal& p) const;
 };
 
 class ArgMatcher {
@@ -95,7 +114,10 @@ struct Rule {
 
   // The field the index keys this rule on (models, tool names, servers, peers).
   const NameMatcher& primary() const;
-  bool Matches(const v1::Request& request, const EgressFacts* egress, std::string* why) const;
+  // host_matched: the caller found this egress rule through a HostIndex lookup of
+  // egress->host, which has matched its host patterns already.
+  bool Matches(const v1::Request& request, const EgressFacts* egress, std::string* why,
+               bool host_matched = false) const;
 };
 
 // Index of the primary name field in Rule::names for each non-egress kind.

@@ -50,15 +50,16 @@ class NameIndex {
 class HostIndex {
  public:
   void Add(const HostMatcher& hosts, uint32_t rule);
+  // Every rule yielded names the host exactly or by a `*.` pattern of a parent domain (the
+  // table compares the names), so callers need not match the host patterns again.
   template <class F>
   void ForEach(const HostView& host, F&& f) const {
-    for (int i = 0; i < host.count; ++i) {
-      const int64_t id = domains_.Find(host, i);
-      if (id < 0) continue;
+    domains_.FindSuffixes(host, [&](int i, uint32_t id) {
       // Suffix 0 is the host itself (exact patterns); the others are parents (`*.` patterns).
-      const Entry& e = entries_[static_cast<size_t>(id)];
+      const Entry& e = entries_[id];
       for (uint32_t r : i == 0 ? e.exact : e.subdomains) f(r);
-    }
+      return false;
+    });
   }
 
  private:
