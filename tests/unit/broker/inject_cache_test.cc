@@ -202,11 +202,12 @@ TEST(InjectCache, InjectionsOnManyThreadsAreAllCounted) {
 TEST(InjectCache, NestedInjectionFromTheEventSinkLeavesTheOuterOneIntact) {
   TempDir dir;
   const std::string marker = dir.path() + "/ran";
-  // The first run hands out a value living 2 s (fresh for 1 s); every later run fails, so the
-  // refresh after 1 s fails while the value still serves, and a source_error event is emitted.
+  // The first run hands out a value living 4-5 s (`date` counts whole seconds; fresh for half of
+  // that); every later run fails, so the refresh after 2.6 s fails while the value still serves,
+  // and a source_error event is emitted.
   const std::string plugin = dir.Write("plugin.sh", absl::StrCat(
       "#!/bin/sh\nif [ -e ", marker, " ]; then exit 1; fi\ntouch ", marker,
-      "\necho \"{\\\"value\\\": \\\"nested-value-1\\\", \\\"expires_at\\\": $(( $(date +%s) + 2 ))}\"\n"));
+      "\necho \"{\\\"value\\\": \\\"nested-value-1\\\", \\\"expires_at\\\": $(( $(date +%s) + 5 ))}\"\n"));
   ASSERT_EQ(chmod(plugin.c_str(), 0700), 0);
   auto b = MustBroker(absl::StrCat("sources:\n  - {id: p, type: exec, command: ['", plugin, "']}\n", Grant("p")));
   ASSERT_NE(b, nullptr);
@@ -223,7 +224,7 @@ TEST(InjectCache, NestedInjectionFromTheEventSinkLeavesTheOuterOneIntact) {
   });
   Injection outer;
   ASSERT_EQ(AuthValue(InjectHere(*broker, &outer)), "Bearer nested-value-1");
-  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  std::this_thread::sleep_for(std::chrono::milliseconds(2600));
   ASSERT_TRUE(broker->Inject("agent-1", "POST", kUrl, {}, &outer).ok());
   ASSERT_TRUE(nested_done);
   EXPECT_EQ(nested_reason, DenyReason::kNoGrant);
