@@ -95,6 +95,9 @@ struct BrokerMetrics {
 
 class Broker {
  public:
+  // What one thread keeps between injections (inject.cc).
+  struct ThreadCache;
+
   static absl::StatusOr<std::unique_ptr<Broker>> Create(BrokerSettings settings);
   // From config text (YAML or JSON); every source and grant is added or none is.
   static absl::StatusOr<std::unique_ptr<Broker>> FromConfig(absl::string_view text);
@@ -156,8 +159,6 @@ class Broker {
     bool has_sink = false;
     const Broker* broker = nullptr;  // compared only (see ~Broker)
   };
-  // What one thread keeps between injections (inject.cc).
-  struct ThreadCache;
   static ThreadCache& ThisThreadCache();
   struct Directory {
     std::string id;

@@ -77,6 +77,9 @@ struct JoinBuffer {
 // marks the cache in use while it reads from it: a nested call on the same thread (from an
 // event sink or a source callback) then works on its own copies, leaving the outer call's alone.
 struct Broker::ThreadCache {
+  ThreadCache();
+  ~ThreadCache();
+
   struct Entry {
     const Credential* credential = nullptr;  // compared only: which credential filled the slot
     CachedToken slot;
@@ -112,6 +115,15 @@ struct Broker::ThreadCache {
   std::size_t next = 0;
 };
 
+namespace {
+// This thread's cache while it exists (trivially destructible, so safe to read at any time of the
+// thread's life, even after the cache itself was destroyed at exit).
+thread_local Broker::ThreadCache* live_cache = nullptr;
+}  // namespace
+
+Broker::ThreadCache::ThreadCache() { live_cache = this; }
+Broker::ThreadCache::~ThreadCache() { live_cache = nullptr; }
+
 Broker::ThreadCache& Broker::ThisThreadCache() {
   thread_local ThreadCache cache;
   return cache;
@@ -119,9 +131,12 @@ Broker::ThreadCache& Broker::ThisThreadCache() {
 
 Broker::~Broker() {
   // Other threads' caches let go of this broker's snapshot on their next injection or exit;
-  // the destroying thread's (often the only one) lets go now.
-  ThreadCache& cache = ThisThreadCache();
-  if (!cache.in_use && cache.snapshot != nullptr && cache.snapshot->broker == this) cache.Clear();
+  // the destroying thread's (often the only one) lets go now. A broker destroyed after this
+  // thread's cache (a static one at exit) has nothing to let go of here.
+  ThreadCache* cache = live_cache;
+  if (cache != nullptr && !cache->in_use && cache->snapshot != nullptr && cache->snapshot->broker == this) {
+    cache->Clear();
+  }
 }
 
 Injection::~Injection() { Reset(); }

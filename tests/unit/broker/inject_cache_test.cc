@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -230,6 +231,31 @@ TEST(InjectCache, NestedInjectionFromTheEventSinkLeavesTheOuterOneIntact) {
   EXPECT_EQ(nested_reason, DenyReason::kNoGrant);
   EXPECT_EQ(AuthValue(outer), "Bearer nested-value-1");  // began before the grant went away
   EXPECT_EQ(InjectHere(*broker, &outer).reason, DenyReason::kNoGrant);
+}
+
+// What the caches hold of a destroyed broker goes with the destroying thread's cache at once
+// and with any other thread's cache when that thread exits.
+TEST(InjectCache, DestroyedBrokerIsLetGoByTheCaches) {
+  TempDir dir;
+  auto b = MustBroker(absl::StrCat("sources:\n  - {id: k, type: file, path: '", dir.Write("k", "held-value-0001"),
+                                   "'}\n", Grant("k")));
+  ASSERT_NE(b, nullptr);
+  Injection mine;
+  ASSERT_TRUE(InjectHere(*b, &mine).allowed());
+  std::weak_ptr<const LeakIndex> index = b->leak_index();
+  b.reset();
+  EXPECT_TRUE(index.expired());
+
+  b = MustBroker(absl::StrCat("sources:\n  - {id: k, type: file, path: '", dir.path(), "/k'}\n", Grant("k")));
+  ASSERT_NE(b, nullptr);
+  index = b->leak_index();
+  {
+    Worker other(*b);
+    ASSERT_TRUE(other.Inject().allowed());
+    b.reset();
+    EXPECT_FALSE(index.expired());  // the worker's cache still holds the last snapshot
+  }
+  EXPECT_TRUE(index.expired());
 }
 
 // The credential-level cache directly, on synthetic times: a slot is never usable at or past
