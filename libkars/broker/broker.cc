@@ -30,8 +30,18 @@ Broker::Broker(BrokerSettings settings)
   PublishLocked();
 }
 
+namespace {
+
+std::uint64_t NextSnapshotStamp() {
+  static std::atomic<std::uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+}  // namespace
+
 void Broker::PublishLocked() {
   auto snap = std::make_shared<Snapshot>();
+  snap->broker = this;
   snap->grants = grants_;
   snap->index = index_;
   snap->has_sink = sink_ != nullptr;
@@ -43,6 +53,7 @@ void Broker::PublishLocked() {
     }
   }
   snapshot_ = std::move(snap);
+  snapshot_stamp_.store(NextSnapshotStamp(), std::memory_order_release);
 }
 
 std::shared_ptr<const Broker::Snapshot> Broker::snapshot() const {
@@ -50,7 +61,6 @@ std::shared_ptr<const Broker::Snapshot> Broker::snapshot() const {
   return snapshot_;
 }
 
-Broker::~Broker() = default;
 
 absl::StatusOr<std::unique_ptr<Broker>> Broker::Create(BrokerSettings settings) {
   if (settings.token_patterns) {
@@ -320,7 +330,7 @@ std::vector<Grant> Broker::ListGrants() const {
 
 BrokerMetrics Broker::Metrics() const {
   BrokerMetrics m;
-  m.injections = injections_;
+  m.injections = injections_.Load();
   m.denials_no_grant = no_grant_;
   m.denials_unavailable = unavailable_;
   m.denials_exfiltration = exfiltration_;

@@ -3,7 +3,12 @@
 // for held secrets in every encoding, and creates redactors for responses.
 // Thread-safety: thread-safe. Reads (Inject, ScanOutbound, NewRedactor) take one snapshot of the
 // grant table (with its credentials resolved) and the leak index, which changes replace whole
-// (copy-on-write); the injection path takes no exclusive lock shared by all requests.
+// (copy-on-write); the injection path takes no exclusive lock shared by all requests. Each thread
+// keeps the snapshot and the credential values its last injections used, checked on every call
+// against one stamp each (so every change is seen by the next injection), which lets a repeated
+// injection take no lock and write no cache line another thread reads. Those per-thread copies
+// are released when the thread next injects with a changed state, or exits; a broker destroyed
+// releases the destroying thread's own.
 #ifndef KARS_BROKER_BROKER_H_
 #define KARS_BROKER_BROKER_H_
 
@@ -27,6 +32,7 @@
 #include "libkars/broker/lease.h"
 #include "libkars/broker/redactor.h"
 #include "libkars/broker/request.h"
+#include "libkars/broker/sharded_counter.h"
 
 namespace kars::broker {
 
@@ -89,6 +95,9 @@ struct BrokerMetrics {
 
 class Broker {
  public:
+  // What one thread keeps between injections (inject.cc).
+  struct ThreadCache;
+
   static absl::StatusOr<std::unique_ptr<Broker>> Create(BrokerSettings settings);
   // From config text (YAML or JSON); every source and grant is added or none is.
   static absl::StatusOr<std::unique_ptr<Broker>> FromConfig(absl::string_view text);
@@ -148,7 +157,9 @@ class Broker {
     std::vector<absl::InlinedVector<std::shared_ptr<Credential>, 2>> credentials;
     std::shared_ptr<const LeakIndex> index;
     bool has_sink = false;
+    const Broker* broker = nullptr;  // compared only (see ~Broker)
   };
+  static ThreadCache& ThisThreadCache();
   struct Directory {
     std::string id;
     std::string path;
@@ -182,6 +193,9 @@ class Broker {
   std::shared_ptr<const std::function<void(const std::string&)>> sink_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<const LeakIndex> index_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<const Snapshot> snapshot_ ABSL_GUARDED_BY(mu_);
+  // Names snapshot_ for the per-thread caches: set under mu_ with each publish, from one counter
+  // shared by all brokers, so a stamp never names another snapshot (nor another broker's).
+  std::atomic<std::uint64_t> snapshot_stamp_{0};
   Mutex rebuild_mu_ ABSL_ACQUIRED_BEFORE(mu_);  // one rebuild at a time
 
   Mutex dir_mu_ ABSL_ACQUIRED_BEFORE(rebuild_mu_, mu_);
@@ -191,7 +205,8 @@ class Broker {
 
   std::atomic<bool> bulk_loading_{false};  // FromConfig: defer index builds to the end
   // Relaxed counters: each is one uncontended increment on its path.
-  mutable std::atomic<std::uint64_t> injections_{0}, no_grant_{0}, unavailable_{0},
+  ShardedCounter injections_;  // every allowed request: per-thread cells
+  mutable std::atomic<std::uint64_t> no_grant_{0}, unavailable_{0},
       exfiltration_{0}, invalid_{0}, exhausted_{0}, scans_{0}, scan_hits_{0}, revocations_{0},
       rebuilds_{0}, source_failures_{0}, keys_added_{0}, keys_removed_{0};
 };

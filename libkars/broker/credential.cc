@@ -7,38 +7,76 @@
 
 namespace kars::broker {
 
+namespace {
+
+// Credential states are numbered from one counter, so a state names its credential too.
+std::uint64_t NextStamp() {
+  static std::atomic<std::uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+}  // namespace
+
 Credential::Credential(std::string id, std::unique_ptr<Source> source, CredentialOptions options)
-    : id_(std::move(id)), source_(std::move(source)), options_(options) {}
+    : id_(std::move(id)), source_(std::move(source)), options_(options), stamp_(NextStamp()) {}
+
+void Credential::Changed() { stamp_.store(NextStamp(), std::memory_order_release); }
 
 bool Credential::Valid(absl::Time now) const {
   return token_.has_value() && (!token_->expires_at || now < *token_->expires_at);
 }
 
-bool Credential::Fresh(absl::Time now) const {
-  if (!token_.has_value()) return false;
-  if (!token_->expires_at) return true;
+absl::Time Credential::FreshUntil() const {
+  if (!token_->expires_at) return absl::InfiniteFuture();
   // Refresh ahead by refresh_ahead, but never in the first half of a short lifetime, so a token
   // that lives less than refresh_ahead is not fetched on every call.
   const absl::Duration lifetime = *token_->expires_at - fetched_at_;
   const absl::Duration ahead = std::min(options_.refresh_ahead, lifetime / 2);
-  return now < *token_->expires_at - ahead;
+  return *token_->expires_at - ahead;
+}
+
+bool Credential::Fresh(absl::Time now) const { return token_.has_value() && now < FreshUntil(); }
+
+void Credential::Fill(CachedToken* slot) const {
+  slot->token = *token_;
+  slot->stamp = stamp_.load(std::memory_order_relaxed);
+  // FreshUntil is never past the expiry, so a reused slot never serves an expired value.
+  slot->until = std::min(FreshUntil(), source_->NextStaleCheck());
 }
 
 absl::StatusOr<Token> Credential::Get(absl::Time now) {
+  CachedToken slot;
+  if (absl::Status s = GetInto(now, &slot); !s.ok()) return s;
+  return std::move(slot.token);
+}
+
+absl::Status Credential::GetInto(absl::Time now, CachedToken* slot) {
+  slot->stamp = 0;
+  auto serve = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {  // a value that is valid but not to be reused
+    slot->token = *token_;
+    return absl::OkStatus();
+  };
+  auto fail = [&](const absl::Status& s) {
+    slot->token = Token{};
+    return s;
+  };
   {
     MutexLock lock(&mu_);
-    if (retired_) return last_status_;
+    if (retired_) return fail(last_status_);
     if (refreshing_) {
-      if (Valid(now)) return *token_;  // someone is refreshing; the current value still serves
+      if (Valid(now)) return serve();  // someone is refreshing; the current value still serves
       const std::uint64_t awaited = flight_ + 1;
       while (refreshing_) refreshed_.Wait(&mu_);
-      if (retired_) return last_status_;
-      if (Valid(now)) return *token_;
-      if (flight_ >= awaited && !last_status_.ok()) return last_status_;
+      if (retired_) return fail(last_status_);
+      if (Valid(now)) return serve();
+      if (flight_ >= awaited && !last_status_.ok()) return fail(last_status_);
       // The flight we waited for ended without a usable value and no error (cannot happen), or a
       // newer state: fall through and fetch ourselves.
     }
-    if (token_.has_value() && Fresh(now) && !source_->Stale()) return *token_;
+    if (token_.has_value() && Fresh(now) && !source_->Stale()) {
+      Fill(slot);
+      return absl::OkStatus();
+    }
     refreshing_ = true;
   }
 
@@ -49,7 +87,7 @@ absl::StatusOr<Token> Credential::Get(absl::Time now) {
   }
 
   bool changed = false;
-  absl::StatusOr<Token> result;
+  absl::Status result;
   absl::Status failure;
   {
     MutexLock lock(&mu_);
@@ -57,7 +95,7 @@ absl::StatusOr<Token> Credential::Get(absl::Time now) {
     refreshed_.SignalAll();
     ++flight_;
     if (retired_) {
-      result = last_status_;  // retired while fetching: the fetched value is not used
+      result = fail(last_status_);  // retired while fetching: the fetched value is not used
     } else if (fetched.ok()) {
       ++ok_;
       last_status_ = absl::OkStatus();
@@ -70,16 +108,17 @@ absl::StatusOr<Token> Credential::Get(absl::Time now) {
         token_->expires_at = fetched->expires_at;  // same value, new lifetime
       }
       fetched_at_ = now;
-      result = *token_;
+      Changed();
+      Fill(slot);
     } else {
       ++failed_;
       last_status_ = MakeStatus(ToCStatus(fetched.status()),
                                 absl::StrCat("credential ", id_, ": ", fetched.status().message()));
       failure = last_status_;
       if (Valid(now)) {
-        result = *token_;  // keep serving; the failure shows in Info()
+        result = serve();  // keep serving; the failure shows in Info()
       } else {
-        result = last_status_;
+        result = fail(last_status_);
       }
     }
   }
@@ -98,6 +137,7 @@ bool Credential::Retire(absl::string_view why) {
       token_.reset();
       ++generation_;
     }
+    Changed();
     last_status_ = MakeStatus(KARS_E_NOT_FOUND, absl::StrCat("credential ", id_, ": ", why));
   }
   if (on_change_) on_change_();
@@ -109,6 +149,7 @@ bool Credential::Restore() {
   if (!retired_) return false;
   retired_ = false;
   last_status_ = absl::OkStatus();
+  Changed();
   return true;
 }
 

@@ -5,6 +5,7 @@
 #ifndef KARS_BROKER_CREDENTIAL_H_
 #define KARS_BROKER_CREDENTIAL_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -36,6 +37,18 @@ struct CredentialInfo {
   std::string last_error;        // "" when the last fetch succeeded
 };
 
+class Credential;
+
+// What one thread keeps of a credential's value so that later calls skip the credential's lock
+// and write no cache line other threads read. Valid while the credential's state is unchanged
+// (stamp) and until `until`, which is no later than the refresh-ahead point (so never past the
+// value's expiry) nor than the source's next staleness check (a file source's re-stat).
+struct CachedToken {
+  std::uint64_t stamp = 0;  // the credential's state when filled; 0 when not reusable
+  absl::Time until = absl::InfinitePast();
+  Token token;
+};
+
 class Credential {
  public:
   Credential(std::string id, std::unique_ptr<Source> source, CredentialOptions options);
@@ -47,6 +60,16 @@ class Credential {
   // A value valid at `now`, fetching if needed. Errors are KARS_E_UNAVAILABLE (or the source's
   // code) with a message naming the credential and the cause.
   absl::StatusOr<Token> Get(absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
+  // The same into `slot`, which is left reusable (stamp set) when the value may be served again
+  // without asking until some later time. On failure the slot is emptied.
+  absl::Status GetInto(absl::Time now, CachedToken* slot) ABSL_LOCKS_EXCLUDED(mu_);
+  // The slot's token if it holds this credential's current state and is usable at `now`; null
+  // when the caller must call GetInto. A lock-free read of one word: any change of value,
+  // lifetime, retirement or restoration changes the state, and states are unique across all
+  // credentials, so a slot filled from another credential never matches.
+  const Token* Cached(const CachedToken& slot, absl::Time now) const {
+    return slot.stamp == stamp_.load(std::memory_order_acquire) && now < slot.until ? &slot.token : nullptr;
+  }
 
   // Current and previous values (either may be null), for the leak index: a rotated-out value
   // can still be live at its issuer and must not leave either.
@@ -73,6 +96,13 @@ class Credential {
  private:
   bool Fresh(absl::Time now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool Valid(absl::Time now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // When the current value stops being fresh (the refresh-ahead point); InfiniteFuture when it
+  // never expires.
+  absl::Time FreshUntil() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Marks a change of token_ or retired_ for Cached.
+  void Changed() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Fills *slot with the current token, reusable until the next refresh or staleness check.
+  void Fill(CachedToken* slot) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const std::string id_;
   const std::unique_ptr<Source> source_;
@@ -94,6 +124,8 @@ class Credential {
   std::uint64_t ok_ ABSL_GUARDED_BY(mu_) = 0;
   std::uint64_t failed_ ABSL_GUARDED_BY(mu_) = 0;
   std::uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
+  // Written under mu_ on every change; read without it by Cached.
+  std::atomic<std::uint64_t> stamp_;
 };
 
 }  // namespace kars::broker

@@ -88,6 +88,8 @@ class FileSource final : public Source {
     return !id.ok() || !(*id == seen_);
   }
 
+  absl::Time NextStaleCheck() const override { return last_check_ + o_.check_interval; }
+
  private:
   FileSourceOptions o_;
   Identity seen_;

@@ -1,6 +1,8 @@
 // The injection hot path: one snapshot read, an allocation-free URL view, the leak check over the
 // agent's URL and headers, a grant found by host, a cached credential, and the result written
 // into the caller's Injection (its buffers reused) under a lease from one shard of the table.
+// The snapshot and the credential values come from this thread's cache when their stamps are
+// unchanged, so a repeated injection takes no lock and writes no line other threads share.
 #include <openssl/evp.h>
 
 #include <cstring>
@@ -70,6 +72,72 @@ struct JoinBuffer {
 };
 
 }  // namespace
+
+// The snapshot this thread last read and the credential values it last used. An injection
+// marks the cache in use while it reads from it: a nested call on the same thread (from an
+// event sink or a source callback) then works on its own copies, leaving the outer call's alone.
+struct Broker::ThreadCache {
+  ThreadCache();
+  ~ThreadCache();
+
+  struct Entry {
+    const Credential* credential = nullptr;  // compared only: which credential filled the slot
+    CachedToken slot;
+  };
+  static constexpr std::size_t kEntries = 4;
+
+  // The usable cached value of `cred`, if any.
+  Entry* Find(const Credential& cred, absl::Time now) {
+    for (Entry& e : entries) {
+      if (e.credential == &cred && cred.Cached(e.slot, now) != nullptr) return &e;
+    }
+    return nullptr;
+  }
+  // The entry to refill for `cred`: its own old one, else the next in turn; never `keep`.
+  Entry* Victim(const Credential* cred, const Entry* keep) {
+    for (Entry& e : entries) {
+      if (e.credential == cred && &e != keep) return &e;
+    }
+    Entry* e = &entries[next++ % kEntries];
+    if (e == keep) e = &entries[next++ % kEntries];
+    return e;
+  }
+  void Clear() {
+    snapshot_stamp = 0;
+    snapshot.reset();
+    for (Entry& e : entries) e = Entry{};
+  }
+
+  bool in_use = false;
+  std::uint64_t snapshot_stamp = 0;
+  std::shared_ptr<const Snapshot> snapshot;
+  Entry entries[kEntries];
+  std::size_t next = 0;
+};
+
+namespace {
+// This thread's cache while it exists (trivially destructible, so safe to read at any time of the
+// thread's life, even after the cache itself was destroyed at exit).
+thread_local Broker::ThreadCache* live_cache = nullptr;
+}  // namespace
+
+Broker::ThreadCache::ThreadCache() { live_cache = this; }
+Broker::ThreadCache::~ThreadCache() { live_cache = nullptr; }
+
+Broker::ThreadCache& Broker::ThisThreadCache() {
+  thread_local ThreadCache cache;
+  return cache;
+}
+
+Broker::~Broker() {
+  // Other threads' caches let go of this broker's snapshot on their next injection or exit;
+  // the destroying thread's (often the only one) lets go now. A broker destroyed after this
+  // thread's cache (a static one at exit) has nothing to let go of here.
+  ThreadCache* cache = live_cache;
+  if (cache != nullptr && !cache->in_use && cache->snapshot != nullptr && cache->snapshot->broker == this) {
+    cache->Clear();
+  }
+}
 
 Injection::~Injection() { Reset(); }
 
@@ -147,7 +215,28 @@ absl::Status Broker::Inject(absl::string_view principal, absl::string_view metho
   }
   MaybeRescan(now);
   // One snapshot of everything the decision reads: leak index, grants, their credentials.
-  const std::shared_ptr<const Snapshot> snap = snapshot();
+  ThreadCache& cache = ThisThreadCache();
+  const bool use_cache = !cache.in_use;
+  std::shared_ptr<const Snapshot> own_snap;
+  const Snapshot* snap;
+  if (use_cache) {
+    if (cache.snapshot_stamp != snapshot_stamp_.load(std::memory_order_acquire)) {
+      ReaderMutexLock lock(&mu_);
+      cache.snapshot = snapshot_;
+      cache.snapshot_stamp = snapshot_stamp_.load(std::memory_order_relaxed);
+    }
+    snap = cache.snapshot.get();
+    cache.in_use = true;
+  } else {
+    own_snap = snapshot();
+    snap = own_snap.get();
+  }
+  struct Release {
+    ThreadCache* cache;
+    ~Release() {
+      if (cache != nullptr) cache->in_use = false;
+    }
+  } release{use_cache ? &cache : nullptr};
   const LeakIndex& index = *snap->index;
 
   // Held values the agent already put in the URL or its headers: refused before anything else.
@@ -188,7 +277,10 @@ absl::Status Broker::Inject(absl::string_view principal, absl::string_view metho
   const std::shared_ptr<const Grant>& grant_ptr = snap->grants->grant(at);
   const Grant& grant = *grant_ptr;
   const auto& creds = snap->credentials[at];
-  absl::InlinedVector<Token, 2> tokens;
+  // At most two (basic auth): pointers into this thread's cache, or into `own` for a nested call.
+  const Token* tokens[2] = {nullptr, nullptr};
+  CachedToken own[2];
+  const ThreadCache::Entry* first = nullptr;  // the entry tokens[0] lives in
   for (std::size_t i = 0; i < creds.size(); ++i) {
     if (creds[i] == nullptr) {
       const std::string id(grant.Credentials()[i]);
@@ -196,13 +288,23 @@ absl::Status Broker::Inject(absl::string_view principal, absl::string_view metho
            principal, url, out);
       return absl::OkStatus();
     }
-    auto token = creds[i]->Get(now);
-    if (!token.ok()) {
-      Deny(DenyReason::kCredentialUnavailable, std::string(token.status().message()), creds[i]->id(), principal,
-           url, out);
-      return absl::OkStatus();
+    ThreadCache::Entry* entry = use_cache ? cache.Find(*creds[i], now) : nullptr;
+    if (entry == nullptr) {
+      CachedToken* slot = &own[i];
+      if (use_cache) {
+        entry = cache.Victim(creds[i].get(), first);
+        entry->credential = creds[i].get();
+        slot = &entry->slot;
+      }
+      if (absl::Status s = creds[i]->GetInto(now, slot); !s.ok()) {
+        Deny(DenyReason::kCredentialUnavailable, std::string(s.message()), creds[i]->id(), principal, url, out);
+        return absl::OkStatus();
+      }
+      tokens[i] = &slot->token;
+    } else {
+      tokens[i] = &entry->slot.token;
     }
-    tokens.push_back(*std::move(token));
+    if (i == 0) first = entry;
   }
 
   out->grant_id.assign(grant.id);
@@ -230,11 +332,11 @@ absl::Status Broker::Inject(absl::string_view principal, absl::string_view metho
     case InjectionKind::kHeader: {
       Header& h = out->set_headers[0];
       h.first.assign(grant.header);
-      FormatValueInto(grant.format, tokens[0].value->Reveal(), &h.second);
+      FormatValueInto(grant.format, tokens[0]->value->Reveal(), &h.second);
       break;
     }
     case InjectionKind::kBasic: {
-      std::string pair = absl::StrCat(tokens[0].value->Reveal(), ":", tokens[1].value->Reveal());
+      std::string pair = absl::StrCat(tokens[0]->value->Reveal(), ":", tokens[1]->value->Reveal());
       Header& h = out->set_headers[0];
       h.first.assign("Authorization");
       h.second.assign("Basic ");
@@ -244,7 +346,7 @@ absl::Status Broker::Inject(absl::string_view principal, absl::string_view metho
     }
     case InjectionKind::kQuery: {
       std::string value;
-      FormatValueInto(grant.format, tokens[0].value->Reveal(), &value);
+      FormatValueInto(grant.format, tokens[0]->value->Reveal(), &value);
       std::string encoded = PercentEncode(value, true);
       out->query = absl::StrCat(PercentEncode(grant.query_param, true), "=", encoded);
       SecureZero(encoded);
@@ -254,7 +356,8 @@ absl::Status Broker::Inject(absl::string_view principal, absl::string_view metho
   }
 
   absl::Duration ttl = grant.lease_ttl;
-  for (const Token& t : tokens) {
+  for (std::size_t i = 0; i < creds.size(); ++i) {
+    const Token& t = *tokens[i];
     if (t.expires_at && *t.expires_at - now < ttl) ttl = *t.expires_at - now;
   }
   char origin_buf[kMaxHostLength + 16];
@@ -264,7 +367,7 @@ absl::Status Broker::Inject(absl::string_view principal, absl::string_view metho
     Deny(DenyReason::kLeasesExhausted, std::string(s.message()), label, principal, url, out);
     return absl::OkStatus();
   }
-  injections_.fetch_add(1, std::memory_order_relaxed);
+  injections_.Add();
   if (snap->has_sink) {
     Emit(absl::StrCat("{\"event\":\"inject\",\"lease\":", JsonString(out->lease_id), ",\"credential\":",
                       JsonString(out->credential_id), ",\"grant\":", JsonString(grant.id), ",\"principal\":",

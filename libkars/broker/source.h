@@ -30,6 +30,9 @@ class Source {
   virtual absl::StatusOr<Token> Fetch() = 0;
   // True when the cached value must be re-read although it has not expired (a file changed).
   virtual bool Stale() { return false; }
+  // Before this time Stale() is sure to return false, so a cached value needs no asking; a
+  // source that overrides Stale overrides this too. Called under the same rule as Stale.
+  virtual absl::Time NextStaleCheck() const { return absl::InfiniteFuture(); }
   // Whether the source is cheap and local enough to read when it is added.
   virtual bool FetchEagerly() const { return false; }
   // Other secrets the source holds to do its work (an OAuth client secret, the last workload

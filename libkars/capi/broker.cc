@@ -3,10 +3,11 @@
 
 #include <cstring>
 #include <memory>
+#include <new>
 #include <string>
+#include <type_traits>
 #include <vector>
 
-#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "libkars/base/secure_zero.h"
 #include "libkars/base/status.h"
@@ -50,20 +51,41 @@ using kars::capi::GuardVoid;
 
 absl::string_view View(const char* p, size_t n) { return p == nullptr ? absl::string_view() : absl::string_view(p, n); }
 
-// Views of the caller's headers: nothing is copied on the injection path.
-absl::Status HeaderViews(const kars_header* headers, size_t n,
-                         absl::InlinedVector<kars::broker::HeaderView, 8>* out) {
-  if (n > 0 && headers == nullptr) return absl::InvalidArgumentError("headers must not be NULL when n_headers > 0");
-  out->reserve(n);
-  for (size_t i = 0; i < n; ++i) {
-    if ((headers[i].name == nullptr && headers[i].name_len > 0) ||
-        (headers[i].value == nullptr && headers[i].value_len > 0)) {
-      return absl::InvalidArgumentError(absl::StrCat("headers[", i, "] has a NULL pointer with a length"));
+// Views of the caller's headers: nothing is copied on the injection path, and up to kOnStack
+// headers need no allocation either.
+class HeaderViews {
+ public:
+  absl::Status Init(const kars_header* headers, size_t n) {
+    if (n > 0 && headers == nullptr) return absl::InvalidArgumentError("headers must not be NULL when n_headers > 0");
+    if (n > kOnStack) {
+      heap_.resize(n);
+      data_ = heap_.data();
     }
-    out->emplace_back(View(headers[i].name, headers[i].name_len), View(headers[i].value, headers[i].value_len));
+    for (size_t i = 0; i < n; ++i) {
+      const kars_header& h = headers[i];
+      if ((h.name == nullptr && h.name_len > 0) || (h.value == nullptr && h.value_len > 0)) {
+        return absl::InvalidArgumentError(absl::StrCat("headers[", i, "] has a NULL pointer with a length"));
+      }
+      new (&data_[i]) kars::broker::HeaderView(View(h.name, h.name_len), View(h.value, h.value_len));
+    }
+    n_ = n;
+    return absl::OkStatus();
   }
-  return absl::OkStatus();
-}
+  absl::Span<const kars::broker::HeaderView> views() const { return {data_, n_}; }
+
+ private:
+  static constexpr size_t kOnStack = 16;
+  // Left uninitialised (each view is constructed as it is filled): clearing 16 views on every
+  // call cost more than the checks.
+  union Stack {
+    Stack() {}
+    kars::broker::HeaderView views[kOnStack];
+  } stack_;
+  static_assert(std::is_trivially_destructible_v<kars::broker::HeaderView>);
+  std::vector<kars::broker::HeaderView> heap_;
+  kars::broker::HeaderView* data_ = stack_.views;
+  size_t n_ = 0;
+};
 
 absl::Status Headers(const kars_header* headers, size_t n, std::vector<kars::broker::Header>* out) {
   if (n > 0 && headers == nullptr) return absl::InvalidArgumentError("headers must not be NULL when n_headers > 0");
@@ -188,11 +210,11 @@ kars_status kars_broker_inject(kars_broker_injection** out, kars_broker* broker,
     KARS_REQUIRE_ARG(principal);
     KARS_REQUIRE_ARG(method);
     KARS_REQUIRE_ARG(url);
-    absl::InlinedVector<kars::broker::HeaderView, 8> h;
-    if (absl::Status s = HeaderViews(headers, n_headers, &h); !s.ok()) return s;
+    HeaderViews h;
+    if (absl::Status s = h.Init(headers, n_headers); !s.ok()) return s;
     auto inj = std::make_unique<kars_broker_injection>();
     absl::Status s = broker->impl->Inject(View(principal, principal_len), View(method, method_len),
-                                          View(url, url_len), h, &inj->impl);
+                                          View(url, url_len), h.views(), &inj->impl);
     if (!s.ok()) return s;
     *out = inj.release();
     return absl::OkStatus();
@@ -209,14 +231,14 @@ kars_status kars_broker_inject_into(kars_broker_injection* injection, kars_broke
     KARS_REQUIRE_ARG(principal);
     KARS_REQUIRE_ARG(method);
     KARS_REQUIRE_ARG(url);
-    absl::InlinedVector<kars::broker::HeaderView, 8> h;
-    if (absl::Status s = HeaderViews(headers, n_headers, &h); !s.ok()) {
+    HeaderViews h;
+    if (absl::Status s = h.Init(headers, n_headers); !s.ok()) {
       injection->impl.Reset();  // a failed call leaves an empty result, which is not allowed
       return s;
     }
     // Inject refills the injection in place (and empties it itself when it fails).
-    return broker->impl->Inject(View(principal, principal_len), View(method, method_len), View(url, url_len), h,
-                                &injection->impl);
+    return broker->impl->Inject(View(principal, principal_len), View(method, method_len), View(url, url_len),
+                                h.views(), &injection->impl);
   });
 }
 
