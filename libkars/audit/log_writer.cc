@@ -80,8 +80,10 @@ void Log::WriterLoop() {
           work_cv_.WaitWithTimeout(&mu_, timeout);
         }
       }
-      // A lone appender is committing its own record: never write alongside it.
-      while (committing_) work_cv_.Wait(&mu_);
+      // A lone appender is committing its own record: never write alongside it, nor stop before
+      // it finished. With nothing to write the timers run at once: a busy lone appender
+      // re-takes mu_ before this thread wakes, and waiting here would starve the checkpoints.
+      while (committing_ && (!pending_.empty() || stopping_)) work_cv_.Wait(&mu_);
       if (!failure_.ok()) {
         pending_.clear();
       } else if (options_.durability == Durability::kEachAppend) {
@@ -96,7 +98,7 @@ void Log::WriterLoop() {
         pending_.clear();
       }
       stop = stopping_ && pending_.empty();
-      committing_ = !batch.empty();
+      if (!batch.empty()) committing_ = true;
     }
     if (!batch.empty()) {
       if (absl::Status s = WriteBatch(batch); !s.ok()) Fail(std::move(s));
