@@ -25,7 +25,7 @@ absl::Status Log::Close() {
   if (!opened_) return absl::OkStatus();
   {
     MutexLock l(&mu_);
-    if (closed_) return failure_;
+    if (closed_) return DetachedCopy(failure_);
     stopping_ = true;
     work_cv_.SignalAll();
   }
@@ -76,7 +76,7 @@ absl::StatusOr<uint64_t> Log::Enqueue(const v1::AuditRecord& record, int64_t now
     return MakeStatus(KARS_E_PRECONDITION, "the log is open read-only");
   }
   if (stopping_) return MakeStatus(KARS_E_PRECONDITION, "the log is closed");
-  if (!failure_.ok()) return failure_;
+  if (!failure_.ok()) return DetachedCopy(failure_);
   const uint64_t index = next_index_;
   // Encoding under the lock is what lets the record carry its own index.
   absl::StatusOr<std::string> bytes = EncodeRecord(record, index, now_micros);
@@ -111,7 +111,7 @@ absl::StatusOr<uint64_t> Log::Append(const v1::AuditRecord& record) {
       waiters_.push_back(&self);
       while (!self.woken) self.cv.Wait(&mu_);
       if (durable_ > index) return index;
-      return failure_;
+      return DetachedCopy(failure_);
     }
     committing_ = true;
     lone.push_back(std::move(pending_.back()));
@@ -125,7 +125,7 @@ absl::StatusOr<uint64_t> Log::Append(const v1::AuditRecord& record) {
   committing_ = false;
   work_cv_.SignalAll();  // the writer may be waiting for this commit, with records queued meanwhile
   if (durable_ > index) return index;
-  return failure_;
+  return DetachedCopy(failure_);
 }
 
 absl::StatusOr<uint64_t> Log::AppendAsync(const v1::AuditRecord& record, AppendDone done) {

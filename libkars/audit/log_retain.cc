@@ -90,7 +90,7 @@ absl::StatusOr<uint64_t> Log::Retain(uint64_t before) {
   {
     MutexLock l(&mu_);
     if (stopping_) return MakeStatus(KARS_E_PRECONDITION, "the log is closed");
-    if (!failure_.ok()) return failure_;
+    if (!failure_.ok()) return DetachedCopy(failure_);
     if (before > durable_) {
       return absl::InvalidArgumentError(absl::StrCat("cannot retain before record ", before,
                                                      ": the log holds ", durable_));

@@ -28,8 +28,8 @@ void Log::WakeAcknowledged(std::vector<ReadyAck>* ready) {
   }
   while (!async_acks_.empty() && (async_acks_.front().index < durable_ || !failure_.ok())) {
     AsyncAck& a = async_acks_.front();
-    absl::StatusOr<uint64_t> result = a.index < durable_ ? absl::StatusOr<uint64_t>(a.index)
-                                                         : absl::StatusOr<uint64_t>(failure_);
+    absl::StatusOr<uint64_t> result = a.index;
+    if (a.index >= durable_) result = DetachedCopy(failure_);
     ready->push_back(ReadyAck{std::move(a.done), std::move(result)});
     async_acks_.pop_front();
   }

@@ -80,6 +80,15 @@ kars_status ToCStatus(const absl::Status& status) {
   return FromCanonical(status.code());
 }
 
+absl::Status DetachedCopy(const absl::Status& status) {
+  if (status.ok()) return absl::OkStatus();
+  absl::Status copy(status.code(), std::string(status.message()));
+  status.ForEachPayload([&copy](absl::string_view url, const absl::Cord& payload) {
+    copy.SetPayload(url, absl::Cord(std::string(payload)));
+  });
+  return copy;
+}
+
 absl::Status ErrnoError(absl::string_view what, int errno_value) {
   char buf[256];
   // GNU strerror_r returns the message pointer, which may or may not be buf.

@@ -22,6 +22,12 @@ absl::Status BufferTooSmallError(absl::string_view message);
 // The kars code for `status`: the attached code if present, else the mapping of its absl code.
 kars_status ToCStatus(const absl::Status& status);
 
+// A copy of `status` that shares no representation with it (message and payloads copied). For a
+// status kept under a lock and handed to other threads: a plain copy shares a reference count
+// that Debian's Abseil updates in code ThreadSanitizer cannot see, so the last release on one
+// thread would look like a race with a read on another.
+absl::Status DetachedCopy(const absl::Status& status);
+
 // IoError from errno, as "<what>: <strerror(errno_value)>".
 absl::Status ErrnoError(absl::string_view what, int errno_value);
 

@@ -56,9 +56,9 @@ absl::Status Credential::GetInto(absl::Time now, CachedToken* slot) {
     slot->token = *token_;
     return absl::OkStatus();
   };
-  auto fail = [&](const absl::Status& s) {
+  auto fail = [&](const absl::Status& s) {  // called under mu_; the copy leaves the lock
     slot->token = Token{};
-    return s;
+    return DetachedCopy(s);
   };
   {
     MutexLock lock(&mu_);
@@ -114,7 +114,7 @@ absl::Status Credential::GetInto(absl::Time now, CachedToken* slot) {
       ++failed_;
       last_status_ = MakeStatus(ToCStatus(fetched.status()),
                                 absl::StrCat("credential ", id_, ": ", fetched.status().message()));
-      failure = last_status_;
+      failure = DetachedCopy(last_status_);
       if (Valid(now)) {
         result = serve();  // keep serving; the failure shows in Info()
       } else {

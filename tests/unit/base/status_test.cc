@@ -2,6 +2,7 @@
 
 #include <cerrno>
 
+#include "absl/strings/cord.h"
 #include "gtest/gtest.h"
 
 namespace kars {
@@ -40,6 +41,17 @@ TEST(StatusTest, ErrnoErrorNamesTheOperationAndTheReason) {
   absl::Status status = ErrnoError("open /nope", ENOENT);
   EXPECT_EQ(ToCStatus(status), KARS_E_IO);
   EXPECT_EQ(status.message(), "open /nope: No such file or directory");
+}
+
+TEST(StatusTest, ADetachedCopyKeepsCodeMessageAndKarsCodeButSharesNothing) {
+  const absl::Status original = MakeStatus(KARS_E_TAMPERED, "record 7 changed");
+  absl::Status copy = DetachedCopy(original);
+  EXPECT_EQ(copy, original);
+  EXPECT_EQ(ToCStatus(copy), KARS_E_TAMPERED);
+  EXPECT_NE(copy.message().data(), original.message().data());  // its own bytes
+  copy.SetPayload("kars.test/extra", absl::Cord("x"));
+  EXPECT_FALSE(original.GetPayload("kars.test/extra").has_value());
+  EXPECT_TRUE(DetachedCopy(absl::OkStatus()).ok());
 }
 
 }  // namespace
