@@ -48,25 +48,27 @@ absl::Status Log::Close() {
   return result;
 }
 
+absl::Status Log::CheckRecordSize(size_t bytes) const {
+  if (bytes <= options_.max_record_size) return absl::OkStatus();
+  return MakeStatus(KARS_E_EXHAUSTED, absl::StrCat("audit record of ", bytes,
+                                                   " bytes exceeds the limit of ",
+                                                   options_.max_record_size));
+}
+
+absl::StatusOr<v1::AuditRecord> Log::DecodeForAppend(absl::string_view record_bytes) const {
+  if (absl::Status s = CheckRecordSize(record_bytes.size()); !s.ok()) return s;
+  return DecodeRecord(record_bytes);
+}
+
 absl::StatusOr<uint64_t> Log::AppendEncoded(absl::string_view record_bytes) {
-  if (record_bytes.size() > options_.max_record_size) {
-    return MakeStatus(KARS_E_EXHAUSTED,
-                      absl::StrCat("audit record of ", record_bytes.size(),
-                                   " bytes exceeds the limit of ", options_.max_record_size));
-  }
-  absl::StatusOr<v1::AuditRecord> rec = DecodeRecord(record_bytes);
+  absl::StatusOr<v1::AuditRecord> rec = DecodeForAppend(record_bytes);
   if (!rec.ok()) return rec.status();
   return Append(*rec);
 }
 
 absl::StatusOr<uint64_t> Log::AppendEncodedAsync(absl::string_view record_bytes,
                                                   AppendDone done) {
-  if (record_bytes.size() > options_.max_record_size) {
-    return MakeStatus(KARS_E_EXHAUSTED,
-                      absl::StrCat("audit record of ", record_bytes.size(),
-                                   " bytes exceeds the limit of ", options_.max_record_size));
-  }
-  absl::StatusOr<v1::AuditRecord> rec = DecodeRecord(record_bytes);
+  absl::StatusOr<v1::AuditRecord> rec = DecodeForAppend(record_bytes);
   if (!rec.ok()) return rec.status();
   return AppendAsync(*rec, std::move(done));
 }
@@ -81,11 +83,7 @@ absl::StatusOr<uint64_t> Log::Enqueue(const v1::AuditRecord& record, int64_t now
   // Encoding under the lock is what lets the record carry its own index.
   absl::StatusOr<std::string> bytes = EncodeRecord(record, index, now_micros);
   if (!bytes.ok()) return bytes.status();
-  if (bytes->size() > options_.max_record_size) {
-    return MakeStatus(KARS_E_EXHAUSTED,
-                      absl::StrCat("audit record of ", bytes->size(),
-                                   " bytes exceeds the limit of ", options_.max_record_size));
-  }
+  if (absl::Status s = CheckRecordSize(bytes->size()); !s.ok()) return s;
   pending_.push_back(Pending{*std::move(bytes)});
   ++next_index_;
   return index;

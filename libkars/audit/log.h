@@ -227,6 +227,10 @@ class Log {
   // settles; the caller runs `ready` with RunAcks once it has released mu_.
   void WakeAcknowledged(std::vector<ReadyAck>* ready) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   static void RunAcks(std::vector<ReadyAck>& ready);
+  // EXHAUSTED when a record of `bytes` exceeds max_record_size.
+  absl::Status CheckRecordSize(size_t bytes) const;
+  // The record in serialised bytes, checked against the size limit first.
+  absl::StatusOr<v1::AuditRecord> DecodeForAppend(absl::string_view record_bytes) const;
   // Whether an append that just queued the only pending record may write and sync it itself.
   bool CanCommitAlone() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Encodes and queues a record under mu_ (without waking the writer); returns its index.
