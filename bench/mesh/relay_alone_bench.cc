@@ -300,10 +300,18 @@ void SendAsync(RawRelayClient* client, const pb::Envelope& base, uint64_t sender
   call->reader->Finish(&call->resp, &call->status, call);
 }
 
-void ReportCpu(benchmark::State& state, double wall, double relay_cpu, double own_cpu,
-               double messages) {
+// One measured run's counters: throughput, latency percentiles, and the CPU both processes used
+// over `wall` seconds (from the CPU readings taken at its start). Fails the run if a send failed.
+void ReportRun(benchmark::State& state, const Tally& tally, int64_t failed, double wall,
+               double relay_cpu0, double own_cpu0) {
+  if (failed > 0) state.SkipWithError("a send failed");
+  const double relay_cpu = RelayCpuSeconds() - relay_cpu0;
+  const double messages = static_cast<double>(tally.done);
+  state.counters["msgs_per_s"] = messages / wall;
+  state.counters["p50_ms"] = Percentile(tally.latency_ms, 0.50);
+  state.counters["p99_ms"] = Percentile(tally.latency_ms, 0.99);
   state.counters["relay_cpu_s"] = relay_cpu;
-  state.counters["client_cpu_s"] = own_cpu;
+  state.counters["client_cpu_s"] = OwnCpuSeconds() - own_cpu0;
   state.counters["wall_s"] = wall;
   state.counters["relay_us_cpu_per_msg"] = messages > 0 ? relay_cpu * 1e6 / messages : 0;
   state.counters["loadavg"] = LoadAverage();
@@ -327,12 +335,7 @@ void BM_RelayAlone_Send(benchmark::State& state) {
     for (size_t s = 0; s < n; ++s) next(s);
     tally.WaitChains(n);
     const double wall = std::chrono::duration<double>(Clock::now() - start).count();
-    if (tally.failed > 0) state.SkipWithError("a send failed");
-    state.counters["msgs_per_s"] = static_cast<double>(tally.done) / wall;
-    state.counters["p50_ms"] = Percentile(tally.latency_ms, 0.50);
-    state.counters["p99_ms"] = Percentile(tally.latency_ms, 0.99);
-    ReportCpu(state, wall, RelayCpuSeconds() - relay0, OwnCpuSeconds() - own0,
-              static_cast<double>(tally.done));
+    ReportRun(state, tally, tally.failed, wall, relay0, own0);
   }
 }
 BENCHMARK(BM_RelayAlone_Send)
@@ -369,12 +372,7 @@ void BM_RelayAlone_Stream(benchmark::State& state) {
     const double wall = std::chrono::duration<double>(Clock::now() - start).count();
     int64_t failed = tally.failed;
     for (auto& st : streams) failed += st->failed_;
-    if (failed > 0) state.SkipWithError("a send failed");
-    state.counters["msgs_per_s"] = static_cast<double>(tally.done) / wall;
-    state.counters["p50_ms"] = Percentile(tally.latency_ms, 0.50);
-    state.counters["p99_ms"] = Percentile(tally.latency_ms, 0.99);
-    ReportCpu(state, wall, RelayCpuSeconds() - relay0, OwnCpuSeconds() - own0,
-              static_cast<double>(tally.done));
+    ReportRun(state, tally, failed, wall, relay0, own0);
   }
 }
 BENCHMARK(BM_RelayAlone_Stream)
@@ -405,12 +403,7 @@ void BM_RelayAlone_LatencyAt5k(benchmark::State& state) {
     }
     tally.Wait(total);
     const double wall = std::chrono::duration<double>(Clock::now() - start).count();
-    if (tally.failed > 0) state.SkipWithError("a send failed");
-    state.counters["msgs_per_s"] = static_cast<double>(tally.done) / wall;
-    state.counters["p50_ms"] = Percentile(tally.latency_ms, 0.50);
-    state.counters["p99_ms"] = Percentile(tally.latency_ms, 0.99);
-    ReportCpu(state, wall, RelayCpuSeconds() - relay0, OwnCpuSeconds() - own0,
-              static_cast<double>(tally.done));
+    ReportRun(state, tally, tally.failed, wall, relay0, own0);
   }
 }
 BENCHMARK(BM_RelayAlone_LatencyAt5k)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
@@ -443,12 +436,7 @@ void BM_RelayAlone_StreamLatencyAt5k(benchmark::State& state) {
     tally.WaitChains(kSenders);
     int64_t failed = tally.failed;
     for (auto& st : streams) failed += st->failed_;
-    if (failed > 0) state.SkipWithError("a send failed");
-    state.counters["msgs_per_s"] = static_cast<double>(tally.done) / wall;
-    state.counters["p50_ms"] = Percentile(tally.latency_ms, 0.50);
-    state.counters["p99_ms"] = Percentile(tally.latency_ms, 0.99);
-    ReportCpu(state, wall, RelayCpuSeconds() - relay0, OwnCpuSeconds() - own0,
-              static_cast<double>(tally.done));
+    ReportRun(state, tally, failed, wall, relay0, own0);
   }
 }
 BENCHMARK(BM_RelayAlone_StreamLatencyAt5k)
